@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "scheduler/instance_queue_scheduler.h"
+
+#include <pthread.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "scheduler/test_util/fake_model_instance.h"
+
+namespace inferd {
+namespace {
+
+using ::inferd::testing::FakeInstances;
+using ::inferd::testing::FirstInputValue;
+using ::inferd::testing::MakeFp32Payload;
+using ::inferd::testing::RecordingObserver;
+using ::inferd::testing::WriteFp32Output;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// Waits that only guard against a hang: a passing test never gets near them.
+constexpr absl::Duration kHangGuard = absl::Seconds(30);
+
+// Collects completions, keyed by the request's first input value.
+class Completions {
+ public:
+  struct Entry {
+    absl::Status status;
+    InferResponse response;
+    int calls = 0;
+  };
+
+  InferPayload::CompletionFn Callback(float key) {
+    return [this, key](std::unique_ptr<InferPayload> payload, absl::Status status) {
+      absl::MutexLock lock(&mu_);
+      Entry& entry = entries_[key];
+      entry.status = std::move(status);
+      entry.response = std::move(payload->response);
+      ++entry.calls;
+      order_.push_back(key);
+    };
+  }
+
+  // True once `count` callbacks have run.
+  bool WaitFor(size_t count) {
+    absl::MutexLock lock(&mu_);
+    auto done = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return order_.size() >= count; };
+    return mu_.AwaitWithTimeout(absl::Condition(&done), kHangGuard);
+  }
+
+  Entry Get(float key) {
+    absl::MutexLock lock(&mu_);
+    return entries_[key];
+  }
+  std::vector<float> order() {
+    absl::MutexLock lock(&mu_);
+    return order_;
+  }
+  size_t size() {
+    absl::MutexLock lock(&mu_);
+    return order_.size();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<float, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  std::vector<float> order_ ABSL_GUARDED_BY(mu_);
+};
+
+std::unique_ptr<Scheduler> MakeScheduler(int instances, testing::FakeModelInstance::ExecuteFn fn,
+                                         ExecutionObserver* observer = nullptr) {
+  InstanceQueueSchedulerOptions options;
+  options.model_name = "m";
+  options.model_version = 3;
+  options.observer = observer;
+  auto scheduler = CreateInstanceQueueScheduler(options, FakeInstances(instances, fn));
+  EXPECT_TRUE(scheduler.ok()) << scheduler.status();
+  return std::move(*scheduler);
+}
+
+// Echoes the input into OUT0 and its double into OUT1, each only when requested.
+absl::Status Echo(ExecutionBatch& batch) {
+  std::vector<float> in(batch.inputs()[0].As<float>().begin(), batch.inputs()[0].As<float>().end());
+  if (batch.OutputRequested("OUT0")) {
+    if (absl::Status s = WriteFp32Output(batch, "OUT0", in); !s.ok()) return s;
+  }
+  if (batch.OutputRequested("OUT1")) {
+    for (float& v : in) v *= 2;
+    if (absl::Status s = WriteFp32Output(batch, "OUT1", in); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+TEST(InstanceQueueSchedulerTest, CreateRefusesNoInstances) {
+  InstanceQueueSchedulerOptions options;
+  options.model_name = "m";
+  auto scheduler = CreateInstanceQueueScheduler(options, {});
+  EXPECT_EQ(scheduler.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(scheduler.status().message(), HasSubstr("'m'"));
+}
+
+TEST(InstanceQueueSchedulerTest, CompletesWithOutputsInRequestedOrder) {
+  Completions done;
+  auto scheduler = MakeScheduler(1, Echo);
+  scheduler->Enqueue(MakeFp32Payload({1, 2}, {"OUT1", "OUT0"}, done.Callback(1)));
+  scheduler->Enqueue(MakeFp32Payload({5}, {"OUT1"}, done.Callback(5)));
+  ASSERT_TRUE(done.WaitFor(2));
+
+  Completions::Entry first = done.Get(1);
+  ASSERT_TRUE(first.status.ok()) << first.status;
+  ASSERT_EQ(first.response.outputs.size(), 2u);
+  EXPECT_EQ(first.response.outputs[0].name, "OUT1");
+  EXPECT_THAT(first.response.outputs[0].As<float>(), ElementsAre(2, 4));
+  EXPECT_EQ(first.response.outputs[1].name, "OUT0");
+  EXPECT_THAT(first.response.outputs[1].As<float>(), ElementsAre(1, 2));
+
+  Completions::Entry second = done.Get(5);
+  ASSERT_TRUE(second.status.ok()) << second.status;
+  ASSERT_EQ(second.response.outputs.size(), 1u);  // OUT0 was not asked for.
+  EXPECT_THAT(second.response.outputs[0].As<float>(), ElementsAre(10));
+}
+
+TEST(InstanceQueueSchedulerTest, InstancesRunInParallel) {
+  // Each execution waits until both have started: only two instances at once can finish.
+  absl::Mutex mu;
+  int started = 0;
+  auto both_started = [&](ExecutionBatch& batch) {
+    absl::MutexLock lock(&mu);
+    ++started;
+    auto ready = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return started >= 2; };
+    if (!mu.AwaitWithTimeout(absl::Condition(&ready), kHangGuard)) {
+      return absl::DeadlineExceededError("the other instance never started");
+    }
+    return WriteFp32Output(batch, "OUT0", {1});
+  };
+  Completions done;
+  auto scheduler = MakeScheduler(2, both_started);
+  scheduler->Enqueue(MakeFp32Payload({1}, {"OUT0"}, done.Callback(1)));
+  scheduler->Enqueue(MakeFp32Payload({2}, {"OUT0"}, done.Callback(2)));
+  ASSERT_TRUE(done.WaitFor(2));
+  EXPECT_TRUE(done.Get(1).status.ok()) << done.Get(1).status;
+  EXPECT_TRUE(done.Get(2).status.ok()) << done.Get(2).status;
+}
+
+TEST(InstanceQueueSchedulerTest, OneInstanceNeverRunsTwoAtOnce) {
+  constexpr int kInstances = 3;
+  constexpr int kRequests = 60;
+  struct Counters {
+    std::atomic<int> active{0};
+    std::atomic<int> max_active{0};
+  };
+  std::vector<std::unique_ptr<ModelInstance>> instances;
+  std::vector<std::shared_ptr<Counters>> counters;
+  for (int i = 0; i < kInstances; ++i) {
+    auto c = std::make_shared<Counters>();
+    counters.push_back(c);
+    instances.push_back(std::make_unique<testing::FakeModelInstance>([c](ExecutionBatch& batch) {
+      const int now = ++c->active;
+      int seen = c->max_active.load();
+      while (now > seen && !c->max_active.compare_exchange_weak(seen, now)) {
+      }
+      std::this_thread::yield();
+      --c->active;
+      return WriteFp32Output(batch, "OUT0", {1});
+    }));
+  }
+  InstanceQueueSchedulerOptions options;
+  options.model_name = "m";
+  auto scheduler = CreateInstanceQueueScheduler(options, std::move(instances));
+  ASSERT_TRUE(scheduler.ok());
+  Completions done;
+  for (int i = 0; i < kRequests; ++i) {
+    (*scheduler)->Enqueue(MakeFp32Payload({static_cast<float>(i)}, {"OUT0"}, done.Callback(i)));
+  }
+  ASSERT_TRUE(done.WaitFor(kRequests));
+  for (const auto& c : counters) EXPECT_LE(c->max_active.load(), 1);
+}
+
+TEST(InstanceQueueSchedulerTest, OneInstanceRunsInFifoOrder) {
+  absl::Notification release;
+  std::vector<float> executed;  // Only the single worker touches it before the test reads it.
+  auto gated = [&](ExecutionBatch& batch) {
+    release.WaitForNotificationWithTimeout(kHangGuard);
+    executed.push_back(FirstInputValue(batch));
+    return WriteFp32Output(batch, "OUT0", {1});
+  };
+  Completions done;
+  auto scheduler = MakeScheduler(1, gated);
+  for (int i = 0; i < 10; ++i) {
+    scheduler->Enqueue(MakeFp32Payload({static_cast<float>(i)}, {"OUT0"}, done.Callback(i)));
+  }
+  release.Notify();
+  ASSERT_TRUE(done.WaitFor(10));
+  scheduler->Drain();
+  EXPECT_THAT(executed, ElementsAre(0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
+  EXPECT_THAT(done.order(), ElementsAre(0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
+}
+
+TEST(InstanceQueueSchedulerTest, ExecuteErrorFailsThatRequestOnly) {
+  auto fail_odd = [](ExecutionBatch& batch) {
+    if (static_cast<int>(FirstInputValue(batch)) % 2 == 1) {
+      return absl::InvalidArgumentError("odd input");
+    }
+    return Echo(batch);
+  };
+  Completions done;
+  auto scheduler = MakeScheduler(1, fail_odd);
+  for (int i = 0; i < 4; ++i) {
+    scheduler->Enqueue(MakeFp32Payload({static_cast<float>(i)}, {"OUT0"}, done.Callback(i)));
+  }
+  ASSERT_TRUE(done.WaitFor(4));
+  EXPECT_TRUE(done.Get(0).status.ok());
+  EXPECT_EQ(done.Get(1).status, absl::InvalidArgumentError("odd input"));
+  EXPECT_TRUE(done.Get(2).status.ok());
+  EXPECT_THAT(done.Get(2).response.outputs[0].As<float>(), ElementsAre(2));
+  EXPECT_EQ(done.Get(3).status, absl::InvalidArgumentError("odd input"));
+  EXPECT_TRUE(done.Get(1).response.outputs.empty());
+}
+
+TEST(InstanceQueueSchedulerTest, BadOutputAllocationsFailTheRequest) {
+  // Input 0: unrequested output; 1: the same output twice; 2: wrong size; 3: missing output.
+  auto misbehave = [](ExecutionBatch& batch) -> absl::Status {
+    const std::vector<int64_t> shape = {4};
+    switch (static_cast<int>(FirstInputValue(batch))) {
+      case 0:
+        return WriteFp32Output(batch, "NOT_ASKED", {1});
+      case 1:
+        if (absl::Status s = WriteFp32Output(batch, "OUT0", {1}); !s.ok()) return s;
+        return WriteFp32Output(batch, "OUT0", {1});
+      case 2:
+        return batch.AllocateOutput("OUT0", DataType::kFp32, shape, 15).status();
+      default:
+        return absl::OkStatus();
+    }
+  };
+  Completions done;
+  auto scheduler = MakeScheduler(1, misbehave);
+  for (int i = 0; i < 4; ++i) {
+    scheduler->Enqueue(MakeFp32Payload({static_cast<float>(i)}, {"OUT0"}, done.Callback(i)));
+  }
+  ASSERT_TRUE(done.WaitFor(4));
+
+  EXPECT_EQ(done.Get(0).status.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(done.Get(0).status.message(), HasSubstr("'NOT_ASKED'"));
+  EXPECT_EQ(done.Get(1).status.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(done.Get(1).status.message(), HasSubstr("'OUT0' twice"));
+  EXPECT_EQ(done.Get(2).status.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(done.Get(2).status.message(), HasSubstr("model 'm' output 'OUT0'"));
+  EXPECT_EQ(done.Get(3).status.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(done.Get(3).status.message(), HasSubstr("model 'm' did not produce output 'OUT0'"));
+  for (int i = 0; i < 4; ++i) EXPECT_TRUE(done.Get(i).response.outputs.empty());
+}
+
+TEST(InstanceQueueSchedulerTest, EnqueueAfterDrainIsUnavailable) {
+  Completions done;
+  auto scheduler = MakeScheduler(2, Echo);
+  scheduler->Drain();
+  scheduler->Enqueue(MakeFp32Payload({1}, {"OUT0"}, done.Callback(1)));
+  ASSERT_EQ(done.size(), 1u);  // Completed on the caller's thread, at once.
+  absl::Status status = done.Get(1).status;
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(status.message(), HasSubstr("model 'm' version 3 is unloading"));
+  scheduler->Drain();  // Idempotent.
+}
+
+TEST(InstanceQueueSchedulerTest, DrainLetsQueuedRequestsFinish) {
+  absl::Notification release;
+  auto gated = [&](ExecutionBatch& batch) {
+    release.WaitForNotificationWithTimeout(kHangGuard);
+    return Echo(batch);
+  };
+  Completions done;
+  auto scheduler = MakeScheduler(2, gated);
+  constexpr int kRequests = 20;
+  for (int i = 0; i < kRequests; ++i) {
+    scheduler->Enqueue(MakeFp32Payload({static_cast<float>(i)}, {"OUT0"}, done.Callback(i)));
+  }
+  std::thread drainer([&] { scheduler->Drain(); });
+  release.Notify();
+  drainer.join();
+  // Drain returned: every queued request has finished, each exactly once.
+  EXPECT_EQ(scheduler->PendingCount(), 0);
+  ASSERT_EQ(done.size(), static_cast<size_t>(kRequests));
+  for (int i = 0; i < kRequests; ++i) {
+    Completions::Entry entry = done.Get(i);
+    EXPECT_EQ(entry.calls, 1);
+    EXPECT_TRUE(entry.status.ok()) << entry.status;
+  }
+}
+
+TEST(InstanceQueueSchedulerTest, DestructorDrains) {
+  absl::Notification release;
+  auto gated = [&](ExecutionBatch& batch) {
+    release.WaitForNotificationWithTimeout(kHangGuard);
+    return Echo(batch);
+  };
+  Completions done;
+  {
+    auto scheduler = MakeScheduler(1, gated);
+    for (int i = 0; i < 5; ++i) {
+      scheduler->Enqueue(MakeFp32Payload({static_cast<float>(i)}, {"OUT0"}, done.Callback(i)));
+    }
+    release.Notify();
+  }
+  EXPECT_EQ(done.size(), 5u);
+}
+
+TEST(InstanceQueueSchedulerTest, ObserverGetsOneRecordPerExecution) {
+  auto fail_first = [](ExecutionBatch& batch) {
+    if (FirstInputValue(batch) == 0) return absl::InternalError("first fails");
+    return Echo(batch);
+  };
+  RecordingObserver observer;
+  Completions done;
+  auto scheduler = MakeScheduler(2, fail_first, &observer);
+  for (int i = 0; i < 6; ++i) {
+    scheduler->Enqueue(MakeFp32Payload({static_cast<float>(i)}, {"OUT0"}, done.Callback(i)));
+  }
+  scheduler->Drain();
+  std::vector<ExecutionRecord> records = observer.records();
+  ASSERT_EQ(records.size(), 6u);
+  int failed = 0;
+  for (const ExecutionRecord& r : records) {
+    EXPECT_EQ(r.batch_size, 1);
+    EXPECT_GE(r.compute_infer_ns, 0);
+    EXPECT_GE(r.compute_output_ns, 0);
+    if (!r.ok) ++failed;
+  }
+  EXPECT_EQ(failed, 1);
+}
+
+TEST(InstanceQueueSchedulerTest, PendingCountsQueuedAndExecuting) {
+  absl::Notification release;
+  absl::Notification first_started;
+  auto gated = [&](ExecutionBatch& batch) {
+    if (!first_started.HasBeenNotified()) first_started.Notify();
+    release.WaitForNotificationWithTimeout(kHangGuard);
+    return Echo(batch);
+  };
+  Completions done;
+  auto scheduler = MakeScheduler(1, gated);
+  EXPECT_EQ(scheduler->PendingCount(), 0);
+  for (int i = 0; i < 3; ++i) {
+    scheduler->Enqueue(MakeFp32Payload({static_cast<float>(i)}, {"OUT0"}, done.Callback(i)));
+  }
+  ASSERT_TRUE(first_started.WaitForNotificationWithTimeout(kHangGuard));
+  EXPECT_EQ(scheduler->PendingCount(), 3);  // One executing, two queued.
+  release.Notify();
+  scheduler->Drain();
+  EXPECT_EQ(scheduler->PendingCount(), 0);
+  EXPECT_EQ(done.size(), 3u);
+}
+
+TEST(InstanceQueueSchedulerTest, WorkerThreadsAreNamedAfterTheModel) {
+  absl::Mutex mu;
+  std::string thread_name;
+  auto record_name = [&](ExecutionBatch& batch) {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof(name));
+    absl::MutexLock lock(&mu);
+    thread_name = name;
+    return Echo(batch);
+  };
+  InstanceQueueSchedulerOptions options;
+  options.model_name = "a_very_long_model_name";
+  auto scheduler = CreateInstanceQueueScheduler(options, FakeInstances(1, record_name));
+  ASSERT_TRUE(scheduler.ok());
+  (*scheduler)->Enqueue(MakeFp32Payload({1}, {"OUT0"}, nullptr));
+  (*scheduler)->Drain();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(thread_name, "inferd-a_very_l");  // Linux's limit: 15 characters.
+}
+
+TEST(InstanceQueueSchedulerTest, StampsQueueAndComputeTimes) {
+  absl::Mutex mu;
+  std::vector<int64_t> stamps;
+  Completions done;
+  auto scheduler = MakeScheduler(1, Echo);
+  auto payload = MakeFp32Payload({1}, {"OUT0"}, [&](std::unique_ptr<InferPayload> p, absl::Status) {
+    absl::MutexLock lock(&mu);
+    stamps = {p->queue_start_ns, p->compute_start_ns, p->compute_end_ns};
+  });
+  scheduler->Enqueue(std::move(payload));
+  scheduler->Drain();
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(stamps.size(), 3u);
+  EXPECT_GT(stamps[0], 0);
+  EXPECT_LE(stamps[0], stamps[1]);
+  EXPECT_LE(stamps[1], stamps[2]);
+}
+
+}  // namespace
+}  // namespace inferd

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+// One loaded model version as the server runs it: the backend's model, its instances behind a
+// scheduler, its config and statistics. Built by ModelVersionFactory for the lifecycle.
+#pragma once
+
+#include <memory>
+
+#include "backends/backend_loader.h"
+#include "model_config.pb.h"
+#include "repository/model_lifecycle.h"
+#include "scheduler/scheduler.h"
+#include "server/model_stats.h"
+
+namespace inferd {
+
+class LoadedModel final : public Servable {
+ public:
+  LoadedModel(std::shared_ptr<const inference::ModelConfig> config, int64_t version);
+  ~LoadedModel() override;
+
+  void Drain() override;
+
+  const inference::ModelConfig& config() const { return *config_; }
+  int64_t version() const { return version_; }
+  Scheduler& scheduler() { return *scheduler_; }
+  ModelStatsRecorder& stats() { return stats_; }
+  int64_t memory_bytes() const { return memory_bytes_; }
+
+ private:
+  friend class ModelVersionFactory;
+  std::shared_ptr<const inference::ModelConfig> config_;
+  int64_t version_;
+  ModelStatsRecorder stats_;  // Outlives the scheduler (declared before it), which reports to it.
+  std::unique_ptr<BackendModel> backend_model_;
+  std::unique_ptr<Scheduler> scheduler_;  // Declared after the model: destroyed first.
+  int64_t memory_bytes_ = 0;
+};
+
+// Builds LoadedModels: resolves the backend from platform/backend, loads the model through the
+// plugin, creates instance_group count instances and their scheduler.
+class ModelVersionFactory final : public ServableFactory {
+ public:
+  explicit ModelVersionFactory(BackendLoader* loader) : loader_(loader) {}
+  absl::StatusOr<std::shared_ptr<Servable>> Create(const inference::ModelConfig& config,
+                                                   const ServableLocation& location) override;
+
+ private:
+  BackendLoader* loader_;
+};
+
+}  // namespace inferd
