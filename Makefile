@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 REPO ?= examples/model_repository
 HTTP_PORT ?= 8000
 
-.PHONY: deps build build-asan serve test test-asan bench clean
+.PHONY: deps build build-asan models serve test test-asan bench clean
 
 deps:
 	scripts/deps.sh
@@ -18,12 +18,17 @@ build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
 $(ASAN_BUILD)/build.ninja: CMakeLists.txt
-	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DINFERD_SANITIZE=ON
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DINFERD_SANITIZE=ON \
+	  -DINFERD_WITH_ML_BACKENDS=OFF
 
 build-asan: deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-serve: build
+# ResNet50 (TorchScript and ONNX, random weights) into the example repository; skips what exists.
+models:
+	/usr/bin/python3 examples/generate_models.py --repository=$(REPO)
+
+serve: build models
 	$(BUILD)/bin/inferd --model-repository=$(REPO)
 
 test: build build-asan

@@ -22,6 +22,14 @@ using namespace std::chrono_literals;
 
 constexpr auto kTimeout = 30s;
 
+// Tests run in parallel: every listener binds a free port instead of the defaults.
+std::vector<std::string> Args(std::vector<std::string> args) {
+  for (const char* flag : {"--http-port=0", "--grpc-port=0", "--metrics-port=0"}) {
+    args.emplace_back(flag);
+  }
+  return args;
+}
+
 class TempDir {
  public:
   TempDir() : path_(fs::temp_directory_path() / ("inferd_e2e_" + std::to_string(getpid()))) {
@@ -41,7 +49,7 @@ class TempDir {
 };
 
 TEST(InferdBinary, ServesTheExampleRepositoryAndStopsCleanlyOnSigterm) {
-  ServerProcess server(InferdBinary(), {"--model-repository=" INFERD_EXAMPLE_REPOSITORY});
+  ServerProcess server(InferdBinary(), Args({"--model-repository=" INFERD_EXAMPLE_REPOSITORY}));
   ASSERT_TRUE(server.WaitForOutput("inferd ready", kTimeout)) << server.output();
   EXPECT_THAT(server.output(), HasSubstr("3 model version(s) loaded"));
   server.Signal(SIGTERM);
@@ -50,20 +58,20 @@ TEST(InferdBinary, ServesTheExampleRepositoryAndStopsCleanlyOnSigterm) {
 }
 
 TEST(InferdBinary, SigintAlsoStopsCleanly) {
-  ServerProcess server(InferdBinary(), {"--model-repository=" INFERD_EXAMPLE_REPOSITORY});
+  ServerProcess server(InferdBinary(), Args({"--model-repository=" INFERD_EXAMPLE_REPOSITORY}));
   ASSERT_TRUE(server.WaitForOutput("inferd ready", kTimeout)) << server.output();
   server.Signal(SIGINT);
   EXPECT_EQ(server.WaitForExit(kTimeout), 0) << server.output();
 }
 
 TEST(InferdBinary, MissingRepositoryIsAClearStartupError) {
-  ServerProcess server(InferdBinary(), {"--model-repository=/nonexistent/models"});
+  ServerProcess server(InferdBinary(), Args({"--model-repository=/nonexistent/models"}));
   EXPECT_EQ(server.WaitForExit(kTimeout), 1);
   EXPECT_THAT(server.output(), AllOf(HasSubstr("failed to start"), HasSubstr("/nonexistent/models")));
 }
 
 TEST(InferdBinary, RepositoryFlagIsRequired) {
-  ServerProcess server(InferdBinary(), {});
+  ServerProcess server(InferdBinary(), Args({}));
   const auto code = server.WaitForExit(kTimeout);
   ASSERT_TRUE(code.has_value());
   EXPECT_NE(*code, 0);
@@ -80,14 +88,14 @@ TEST(InferdBinary, BadConfigNamesTheModelAndTheField) {
     no_such_field: 3
   )pb");
   repo.Mkdir("broken/1");
-  ServerProcess server(InferdBinary(), {"--model-repository=" + repo.path()});
+  ServerProcess server(InferdBinary(), Args({"--model-repository=" + repo.path()}));
   EXPECT_EQ(server.WaitForExit(kTimeout), 1);
   EXPECT_THAT(server.output(), AllOf(HasSubstr("broken"), HasSubstr("no_such_field")));
 }
 
 TEST(InferdBinary, UnknownControlModeIsRefused) {
-  ServerProcess server(InferdBinary(), {"--model-repository=" INFERD_EXAMPLE_REPOSITORY,
-                                        "--model-control-mode=sometimes"});
+  ServerProcess server(InferdBinary(), Args({"--model-repository=" INFERD_EXAMPLE_REPOSITORY,
+                                        "--model-control-mode=sometimes"}));
   const auto code = server.WaitForExit(kTimeout);
   ASSERT_TRUE(code.has_value());
   EXPECT_NE(*code, 0);
@@ -95,15 +103,15 @@ TEST(InferdBinary, UnknownControlModeIsRefused) {
 }
 
 TEST(InferdBinary, LoadModelNeedsExplicitMode) {
-  ServerProcess server(InferdBinary(), {"--model-repository=" INFERD_EXAMPLE_REPOSITORY,
-                                        "--load-model=identity"});
+  ServerProcess server(InferdBinary(), Args({"--model-repository=" INFERD_EXAMPLE_REPOSITORY,
+                                        "--load-model=identity"}));
   EXPECT_EQ(server.WaitForExit(kTimeout), 1);
   EXPECT_THAT(server.output(), HasSubstr("--model-control-mode=explicit"));
 }
 
 TEST(InferdBinary, ExplicitModeLoadsOnlyTheNamedModels) {
-  ServerProcess server(InferdBinary(), {"--model-repository=" INFERD_EXAMPLE_REPOSITORY,
-                                        "--model-control-mode=explicit", "--load-model=identity"});
+  ServerProcess server(InferdBinary(), Args({"--model-repository=" INFERD_EXAMPLE_REPOSITORY,
+                                        "--model-control-mode=explicit", "--load-model=identity"}));
   ASSERT_TRUE(server.WaitForOutput("inferd ready", kTimeout)) << server.output();
   EXPECT_THAT(server.output(), HasSubstr("1 model version(s) loaded"));
   server.Signal(SIGTERM);
@@ -111,8 +119,8 @@ TEST(InferdBinary, ExplicitModeLoadsOnlyTheNamedModels) {
 }
 
 TEST(InferdBinary, ExplicitModeWithAnUnknownModelFailsToStart) {
-  ServerProcess server(InferdBinary(), {"--model-repository=" INFERD_EXAMPLE_REPOSITORY,
-                                        "--model-control-mode=explicit", "--load-model=nope"});
+  ServerProcess server(InferdBinary(), Args({"--model-repository=" INFERD_EXAMPLE_REPOSITORY,
+                                        "--model-control-mode=explicit", "--load-model=nope"}));
   EXPECT_EQ(server.WaitForExit(kTimeout), 1);
   EXPECT_THAT(server.output(), HasSubstr("nope"));
 }

@@ -55,6 +55,22 @@ struct BatchStats {
   DurationStat compute_output;
 };
 
+// Failed requests by Triton's reasons (the `reason` label of nv_inference_request_failure).
+struct FailureCounts {
+  uint64_t rejected = 0;  // Refused by the scheduler: queue full or timed out, model stopping.
+  uint64_t canceled = 0;  // Cancelled by the client.
+  uint64_t backend = 0;   // The backend failed while executing them.
+  uint64_t other = 0;     // Anything else, such as an invalid request.
+};
+
+// A histogram with fixed bounds: counts[i] samples fell in (upper_bounds[i-1], upper_bounds[i]];
+// counts.back() (one more than the bounds) counts those above the last bound. Not cumulative.
+struct HistogramStat {
+  std::vector<double> upper_bounds;
+  std::vector<uint64_t> counts;
+  double sum = 0;
+};
+
 struct ModelStatistics {
   std::string name;
   std::string version;
@@ -63,7 +79,10 @@ struct ModelStatistics {
   uint64_t execution_count = 0;    // Backend executions (a batch counts once).
   InferenceStats inference_stats;
   std::vector<BatchStats> batch_stats;  // Ascending batch size.
-  int64_t memory_bytes = 0;             // What the backend reports for the loaded model.
+  int64_t memory_bytes = 0;             // RSS the load added, or the backend's figure if larger.
+  FailureCounts fail_by_reason;         // Splits inference_stats.fail.count.
+  HistogramStat request_latency_us;     // Successful requests, received to response, in us.
+  int64_t pending_request_count = 0;    // Queued or executing when the statistics were taken.
 };
 
 struct ModelIndexEntry {

@@ -2,6 +2,8 @@
 #include "inferd/client.h"
 
 #include "client/client_transport.h"
+#include "client/http_transport.h"
+#include "client/ipc_transport.h"
 #include "fmt/format.h"
 
 namespace inferd {
@@ -21,6 +23,12 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(std::string_view url,
   absl::StatusOr<std::unique_ptr<ClientTransport>> transport;
   if (scheme == "local") {
     transport = CreateLocalTransport(rest, options);
+  } else if (scheme == "http") {
+    transport = CreateHttpTransport(rest);
+  } else if (scheme == "grpc") {
+    transport = CreateGrpcTransport(rest, options);
+  } else if (scheme == "ipc") {
+    transport = CreateIpcTransport(rest, options);
   } else {
     return absl::InvalidArgumentError(fmt::format(
         "client URL '{}' has an unsupported scheme '{}'; this build supports local://", url,
@@ -31,7 +39,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(std::string_view url,
 }
 
 absl::StatusOr<InferResponse> Client::Infer(InferRequest request) {
-  return InferAsync(std::move(request)).get();
+  return transport_->Infer(std::move(request));
 }
 
 std::future<absl::StatusOr<InferResponse>> Client::InferAsync(InferRequest request) {
@@ -66,6 +74,39 @@ absl::StatusOr<std::vector<ModelIndexEntry>> Client::GetRepositoryIndex(bool rea
 absl::StatusOr<std::vector<ModelStatistics>> Client::GetModelStatistics(std::string_view model,
                                                                         int64_t version) {
   return transport_->GetModelStatistics(model, version);
+}
+absl::StatusOr<std::string> Client::GetModelConfig(std::string_view model, int64_t version) {
+  return transport_->GetModelConfig(model, version);
+}
+absl::StatusOr<Client::InputBuffer> Client::AllocateInput(std::string name, DataType datatype,
+                                                          Shape shape, size_t byte_size) {
+  absl::StatusOr<OutputBuffer> buffer = transport_->AllocateTensor(byte_size);
+  if (!buffer.ok()) return buffer.status();
+  InputBuffer result;
+  result.input.name = std::move(name);
+  result.input.datatype = datatype;
+  result.input.shape = std::move(shape);
+  result.input.data = buffer->data;
+  result.input.byte_size = byte_size;
+  result.input.owner = std::move(buffer->owner);
+  result.data = {buffer->data, byte_size};
+  return result;
+}
+
+absl::Status Client::RegisterSystemSharedMemory(std::string_view name, std::string_view key,
+                                                uint64_t byte_size, uint64_t offset) {
+  return transport_->RegisterSystemSharedMemory(name, key, byte_size, offset);
+}
+absl::Status Client::UnregisterSystemSharedMemory(std::string_view name) {
+  return transport_->UnregisterSystemSharedMemory(name);
+}
+absl::StatusOr<std::vector<SharedMemoryRegionStatus>> Client::GetSystemSharedMemoryStatus(
+    std::string_view name) {
+  return transport_->GetSystemSharedMemoryStatus(name);
+}
+
+absl::StatusOr<std::unique_ptr<InferStream>> Client::StartStream(StreamCallback callback) {
+  return transport_->StartStream(std::move(callback));
 }
 
 }  // namespace inferd

@@ -124,7 +124,8 @@ absl::Status ModelLifecycle::LoadLocked(std::string_view name) {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
-    spdlog::info("loaded model '{}' version {} in {} ms", name, version, ms);
+    spdlog::info("loaded model '{}' version {} in {} ms, memory {:.1f} MiB", name, version, ms,
+                 static_cast<double>((*servable)->MemoryBytes()) / (1 << 20));
     built[version] = ServableHandle{std::move(*servable), config, version};
   }
 

@@ -26,6 +26,8 @@ class Servable {
   // Stops accepting requests and returns when every in-flight request has finished. Called once,
   // by the lifecycle, from a thread that is not one of the servable's own.
   virtual void Drain() = 0;
+  // Bytes of memory loading this version added (0 if unknown); logged with the load.
+  virtual int64_t MemoryBytes() const { return 0; }
 };
 
 struct ServableLocation {

@@ -151,7 +151,8 @@ void InferenceServer::Dispatch(InferRequest request, InferCallback callback,
                  done->received_ns, retries_left - 1);
         return;
       }
-      model->stats().RecordFailure(now - done->received_ns);
+      model->stats().RecordFailure(now - done->received_ns,
+                                   ClassifyFailure(status, done->compute_start_ns != 0));
       callback(std::move(status));
       return;
     }
@@ -249,6 +250,7 @@ absl::StatusOr<std::vector<ModelStatistics>> InferenceServer::Statistics(std::st
     s.name = std::string(model);
     s.version = std::to_string(handle->version);
     s.memory_bytes = loaded->memory_bytes();
+    s.pending_request_count = loaded->scheduler().PendingCount();
     out.push_back(std::move(s));
     return absl::OkStatus();
   };

@@ -25,6 +25,7 @@ class LoadedModel final : public Servable {
   Scheduler& scheduler() { return *scheduler_; }
   ModelStatsRecorder& stats() { return stats_; }
   int64_t memory_bytes() const { return memory_bytes_; }
+  int64_t MemoryBytes() const override { return memory_bytes_; }
 
  private:
   friend class ModelVersionFactory;

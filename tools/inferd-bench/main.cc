@@ -7,7 +7,12 @@
 #include <string>
 
 #include "CLI/CLI.hpp"
+#include "batching_bench.h"
+#include "grpc_bench.h"
+#include "http_bench.h"
+#include "ipc_bench.h"
 #include "memory_bench.h"
+#include "metrics_bench.h"
 
 namespace {
 
@@ -30,7 +35,96 @@ int main(int argc, char** argv) {
   memory_cmd->add_option("--model-repository", memory.model_repository)->required();
   memory_cmd->add_option("--inferd", memory.inferd_path, "Path of the inferd binary");
   memory_cmd->add_option("--settle-ms", memory.settle_ms, "Idle time before measuring");
+  memory_cmd->add_option("--budget-mb", memory.budget_mb, "Resident-memory goal in MB");
+  inferd::bench::GrpcBenchOptions grpc;
+  grpc.inferd_path = SiblingBinary("inferd");
+  grpc.self_path = SiblingBinary("inferd-bench");
+  auto* grpc_cmd = app.add_subcommand(
+      "grpc", "gRPC round trips and throughput of inferd vs a bare grpc++ echo server");
+  grpc_cmd->add_option("--model-repository", grpc.model_repository)->required();
+  grpc_cmd->add_option("--inferd", grpc.inferd_path, "Path of the inferd binary");
+  grpc_cmd->add_option("--inferd-arg", grpc.inferd_args, "Extra inferd flag (repeatable)");
+  grpc_cmd->add_option("--rounds", grpc.rounds, "Alternating measurement rounds");
+  grpc_cmd->add_option("--samples", grpc.samples_per_round, "16-byte round trips per round");
+  grpc_cmd->add_option("--large-samples", grpc.large_samples_per_round,
+                       "602,112-byte round trips per round");
+  grpc_cmd->add_option("--throughput-requests", grpc.throughput_requests,
+                       "Requests per in-flight level");
+  int echo_port = 0;
+  int echo_threads = 2;
+  auto* echo_cmd = app.add_subcommand("grpc-echo-server", "The bare grpc++ echo baseline server");
+  echo_cmd->group("");  // Started by `grpc`; hidden from --help.
+  echo_cmd->add_option("--port", echo_port);
+  echo_cmd->add_option("--threads", echo_threads);
+  std::string echo_api = "cq";
+  echo_cmd->add_option("--api", echo_api)->check(CLI::IsMember({"cq", "callback"}));
+  inferd::bench::HttpBenchOptions http_bench;
+  http_bench.inferd_path = SiblingBinary("inferd");
+  auto* http_cmd = app.add_subcommand(
+      "http", "HTTP round trips and throughput of inferd against a bare Boost.Beast echo");
+  http_cmd->add_option("--model-repository", http_bench.model_repository)->required();
+  http_cmd->add_option("--inferd", http_bench.inferd_path, "Path of the inferd binary");
+  http_cmd->add_option("--inferd-arg", http_bench.inferd_args, "Extra inferd flag (repeatable)");
+  http_cmd->add_option("--rounds", http_bench.rounds, "Alternating measurement rounds");
+  http_cmd->add_option("--samples", http_bench.samples_per_round, "16-byte samples per round");
+  http_cmd->add_option("--large-samples", http_bench.large_samples_per_round,
+                       "602,112-byte samples per round");
+  http_cmd->add_option("--concurrency", http_bench.concurrency, "Connections for throughput");
+  http_cmd->add_option("--requests", http_bench.throughput_requests, "Throughput requests");
+  inferd::bench::BatchingBenchOptions batching;
+  auto* batching_cmd = app.add_subcommand(
+      "batching", "Dynamic batching throughput against full batches sent directly (in-process)");
+  batching_cmd->add_option("--backend-directory", batching.backend_directory);
+  batching_cmd->add_option("--resnet-repository", batching.resnet_repository,
+                           "Repository with resnet50_torchscript/1/model.pt (make models)");
+  batching_cmd->add_option("--clients", batching.clients, "Concurrent batch-1 clients");
+  batching_cmd->add_option("--rounds", batching.rounds, "Rounds per figure (median)");
+  batching_cmd->add_option("--seconds", batching.seconds, "Seconds per busy round");
+  batching_cmd->add_option("--resnet-seconds", batching.resnet_seconds,
+                           "Seconds per ResNet50 round");
+  inferd::bench::MetricsBenchOptions metrics_bench;
+  metrics_bench.inferd_path = SiblingBinary("inferd");
+  auto* metrics_cmd = app.add_subcommand(
+      "metrics", "Throughput of identity over gRPC with metrics on and off (the cost of metrics)");
+  metrics_cmd->add_option("--model-repository", metrics_bench.model_repository)->required();
+  metrics_cmd->add_option("--inferd", metrics_bench.inferd_path, "Path of the inferd binary");
+  metrics_cmd->add_option("--rounds", metrics_bench.rounds, "Alternating rounds");
+  metrics_cmd->add_option("--chunks", metrics_bench.chunks, "Interleaved chunk pairs per round");
+  metrics_cmd->add_option("--requests", metrics_bench.requests, "Requests per chunk");
+  metrics_cmd->add_option("--in-flight", metrics_bench.in_flight, "Requests outstanding");
+  metrics_cmd->add_option("--scrape-ms", metrics_bench.scrape_ms,
+                          "Period of the /metrics scraper (0: none)");
+  metrics_cmd->add_option("--metrics-interval-ms", metrics_bench.interval_ms,
+                          "Hardware sampling period of the metrics-on server");
+  inferd::bench::IpcBenchOptions ipc_bench;
+  ipc_bench.inferd_path = SiblingBinary("inferd");
+  ipc_bench.self_path = SiblingBinary("inferd-bench");
+  auto* ipc_cmd = app.add_subcommand(
+      "ipc", "ipc:// and Triton shared-memory round trips against a bare shm ping-pong");
+  ipc_cmd->add_option("--model-repository", ipc_bench.model_repository)->required();
+  ipc_cmd->add_option("--inferd", ipc_bench.inferd_path, "Path of the inferd binary");
+  ipc_cmd->add_option("--inferd-arg", ipc_bench.inferd_args, "Extra inferd flag (repeatable)");
+  ipc_cmd->add_option("--rounds", ipc_bench.rounds, "Alternating measurement rounds");
+  ipc_cmd->add_option("--samples", ipc_bench.samples_per_round, "16-byte samples per round");
+  ipc_cmd->add_option("--large-samples", ipc_bench.large_samples_per_round,
+                      "602,112-byte samples per round");
+  ipc_cmd->add_option("--spin-us", ipc_bench.spin_us, "Spin before sleeping, every side");
+  std::string pingpong_name;
+  int pingpong_spin_us = 20;
+  auto* pingpong_cmd = app.add_subcommand("shm-pingpong-server", "The ping-pong baseline's echo");
+  pingpong_cmd->group("");  // Started by `ipc`; hidden from --help.
+  pingpong_cmd->add_option("--name", pingpong_name);
+  pingpong_cmd->add_option("--spin-us", pingpong_spin_us);
   CLI11_PARSE(app, argc, argv);
+  if (ipc_cmd->parsed()) return inferd::bench::RunIpcBench(ipc_bench);
+  if (pingpong_cmd->parsed()) {
+    return inferd::bench::RunShmPingPongServer(pingpong_name, pingpong_spin_us);
+  }
+  if (metrics_cmd->parsed()) return inferd::bench::RunMetricsBench(metrics_bench);
+  if (http_cmd->parsed()) return inferd::bench::RunHttpBench(http_bench);
+  if (batching_cmd->parsed()) return inferd::bench::RunBatchingBench(batching);
+  if (grpc_cmd->parsed()) return inferd::bench::RunGrpcBench(grpc);
+  if (echo_cmd->parsed()) return inferd::bench::RunGrpcEchoServer(echo_port, echo_threads, echo_api == "callback");
   if (memory_cmd->parsed()) return inferd::bench::RunMemoryBench(memory);
   return 0;
 }

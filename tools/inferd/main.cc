@@ -7,8 +7,13 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "metrics/metrics_service.h"
 #include "server/inference_server.h"
 #include "spdlog/spdlog.h"
+#include "transport/grpc/grpc_server.h"
+#include "transport/http/http_server.h"
+#include "transport/ipc/ipc_server.h"
+#include "transport/shm/shm_region_registry.h"
 
 namespace {
 
@@ -35,6 +40,60 @@ int Run(int argc, char** argv) {
                  "Exit when a model fails to load at start-up (default true)");
   app.add_option("--backend-directory", options.backend_directory,
                  "Folder with backend plugins (default: ../backends next to the executable)");
+  bool allow_grpc = true;
+  inferd::GrpcServerOptions grpc_options;
+  app.add_option("--allow-grpc", allow_grpc, "Serve the KServe v2 gRPC API (default true)");
+  app.add_option("--grpc-port", grpc_options.port, "gRPC port (0: any free port; default 8001)");
+  app.add_option("--grpc-address", grpc_options.address,
+                 "Address the gRPC server binds (default 0.0.0.0)");
+  app.add_option("--grpc-max-message-size", grpc_options.max_message_bytes,
+                 "Largest gRPC request or response in bytes (default 48 MiB: a batch of 64 "
+                 "ResNet50 inputs)");
+  app.add_option("--grpc-infer-thread-count", grpc_options.completion_queue_threads,
+                 "gRPC completion-queue threads (default 2)")
+      ->check(CLI::PositiveNumber);
+  bool allow_http = true;
+  inferd::HttpServerOptions http_options;
+  app.add_option("--allow-http", allow_http, "Serve the KServe v2 HTTP/REST API (default true)");
+  app.add_option("--http-port", http_options.port, "HTTP port (0: any free port; default 8000)");
+  app.add_option("--http-address", http_options.address,
+                 "Address the HTTP server binds (default 0.0.0.0)");
+  app.add_option("--http-thread-count", http_options.thread_count,
+                 "HTTP I/O threads (default 8)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--http-max-input-size", http_options.max_input_size,
+                 "Largest HTTP request body in bytes (default 64 MiB); larger ones get 413");
+  bool allow_metrics = true;
+  inferd::metrics::MetricsServiceOptions metrics_options;
+  app.add_option("--allow-metrics", allow_metrics,
+                 "Serve Prometheus metrics on /metrics (default true)");
+  app.add_option("--allow-gpu-metrics", metrics_options.hardware.allow_gpu,
+                 "Export GPU metrics through NVML when a driver is present (default true)");
+  app.add_option("--allow-cpu-metrics", metrics_options.hardware.allow_cpu,
+                 "Export CPU utilization, memory and RAPL power metrics (default true)");
+  app.add_option("--metrics-port", metrics_options.port,
+                 "Metrics port (0: any free port; default 8002)");
+  app.add_option("--metrics-address", metrics_options.address,
+                 "Address the metrics server binds (default 0.0.0.0)");
+  app.add_option("--metrics-interval-ms", metrics_options.interval_ms,
+                 "Hardware metrics sampling period in ms (default 2000)")
+      ->check(CLI::PositiveNumber);
+  bool allow_client_shm = false;
+  app.add_option("--allow-client-shm", allow_client_shm,
+                 "Let clients register system shared-memory regions and reference them from "
+                 "HTTP and gRPC requests (default false: a client could name any shm object)");
+  std::string ipc_socket_path;
+  std::string ipc_allowed_uids;
+  int ipc_spin_us = 20;
+  app.add_option("--ipc-socket-path", ipc_socket_path,
+                 "Serve the native ipc:// shared-memory transport on this Unix socket (default: "
+                 "off)");
+  app.add_option("--ipc-allowed-uids", ipc_allowed_uids,
+                 "Comma-separated uids allowed to connect over ipc:// besides the server's own");
+  app.add_option("--ipc-spin-us", ipc_spin_us,
+                 "Microseconds an ipc:// connection spins before sleeping on its futex "
+                 "(default 20)")
+      ->check(CLI::Range(0, 10000));
   app.add_option("--log-verbose", log_verbose, "Verbose logging level (0: off)");
   app.add_option("--log-info", log_info, "Log information messages (default true)");
   app.add_option("--log-warning", log_warning, "Log warnings (default true)");
@@ -74,6 +133,63 @@ int Run(int argc, char** argv) {
     spdlog::error("inferd failed to start: {}", std::string(server.status().message()));
     return 1;
   }
+  // Shared by the HTTP and gRPC transports; outlives both (declared before them).
+  inferd::ShmRegionRegistry shm_registry({.allow_client_shm = allow_client_shm});
+  std::unique_ptr<inferd::GrpcServer> grpc_server;
+  if (allow_grpc) {
+    grpc_options.server = server->get();
+    grpc_options.shm_registry = &shm_registry;
+    auto started = inferd::GrpcServer::Create(grpc_options);
+    if (!started.ok()) {
+      spdlog::error("inferd failed to start: {}", std::string(started.status().message()));
+      return 1;
+    }
+    grpc_server = *std::move(started);
+  }
+  std::unique_ptr<inferd::HttpServer> http_server;
+  if (allow_http) {
+    http_options.shm_registry = &shm_registry;
+    auto started = inferd::HttpServer::Create(server->get(), http_options);
+    if (!started.ok()) {
+      spdlog::error("inferd failed to start: {}", std::string(started.status().message()));
+      return 1;
+    }
+    http_server = *std::move(started);
+  }
+  std::unique_ptr<inferd::metrics::MetricsService> metrics_service;
+  if (allow_metrics) {
+    const std::string metrics_address = metrics_options.address;
+    metrics_options.statistics = [s = server->get()] {
+      auto stats = s->Statistics("", 0);
+      return stats.ok() ? *std::move(stats) : std::vector<inferd::ModelStatistics>{};
+    };
+    auto started = inferd::metrics::MetricsService::Create(std::move(metrics_options));
+    if (!started.ok()) {
+      spdlog::error("inferd failed to start: {}", std::string(started.status().message()));
+      return 1;
+    }
+    metrics_service = *std::move(started);
+    spdlog::info("METRICS server listening on {}:{}", metrics_address, metrics_service->port());
+  }
+  std::unique_ptr<inferd::IpcServer> ipc_server;
+  if (!ipc_socket_path.empty()) {
+    inferd::IpcServerOptions ipc_options;
+    ipc_options.server = server->get();
+    ipc_options.socket_path = ipc_socket_path;
+    ipc_options.spin = absl::Microseconds(ipc_spin_us);
+    auto uids = inferd::ParseUidList(ipc_allowed_uids);
+    if (!uids.ok()) {
+      spdlog::error("inferd failed to start: {}", std::string(uids.status().message()));
+      return 1;
+    }
+    ipc_options.allowed_uids = *uids;
+    auto started = inferd::IpcServer::Create(std::move(ipc_options));
+    if (!started.ok()) {
+      spdlog::error("inferd failed to start: {}", std::string(started.status().message()));
+      return 1;
+    }
+    ipc_server = *std::move(started);
+  }
   const size_t ready_models = (*server)->RepositoryIndex(/*ready_only=*/true).size();
   spdlog::info("inferd ready: {} model version(s) loaded from {}", ready_models,
                options.model_repository);
@@ -83,6 +199,10 @@ int Run(int argc, char** argv) {
   spdlog::info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->BeginShutdown();
   (*server)->Shutdown();
+  if (grpc_server) grpc_server->Stop();
+  if (http_server) http_server->Stop();
+  if (ipc_server) ipc_server->Stop();
+  if (metrics_service) metrics_service->Stop();
   spdlog::info("inferd stopped");
   return 0;
 }

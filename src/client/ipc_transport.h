@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+// ipc://<socket path>[?region_mb=N&spin_us=N&ring=N]: the native shared-memory transport for a
+// server on the same machine (protocol: src/transport/ipc/ipc_protocol.h).
+//
+// The client creates one sealed memfd region (default 128 MiB, allocated lazily by the kernel)
+// and passes it to the server over the Unix socket; after that requests and responses travel
+// through rings in that region with futex wake-ups, and the socket is only watched for hang-up.
+// Inputs whose bytes already lie in the region (Client::AllocateInput) are sent by offset, with
+// no copy; other inputs are copied in once. Outputs are written by the backend into the region and
+// returned as views into it (InferOutput::owner keeps that memory reserved).
+//
+// Callbacks run on the transport's receiver thread. A server that goes away fails every pending
+// request with UNAVAILABLE. Inference only: the health, metadata and repository calls answer
+// UNIMPLEMENTED (use http:// or grpc:// for those), except IsServerLive.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "client/client_transport.h"
+
+namespace inferd {
+
+absl::StatusOr<std::unique_ptr<ClientTransport>> CreateIpcTransport(std::string_view target,
+                                                                    const ClientOptions& options);
+
+}  // namespace inferd

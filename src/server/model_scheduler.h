@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+// Picks and builds the scheduler of a loaded model version from its config: the dynamic batcher
+// when the config has `dynamic_batching`, else the instance-queue scheduler.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "inferd/backend.h"
+#include "model_config.pb.h"
+#include "scheduler/dynamic_batcher.h"
+#include "scheduler/scheduler.h"
+
+namespace inferd {
+
+// The batcher's settings from `dynamic_batching` and `max_batch_size` (clock, executor and
+// observer left at their defaults). Queue policies: priority_queue_policy[level] where given,
+// else default_queue_policy.
+DynamicBatcherOptions DynamicBatcherOptionsFromConfig(const inference::ModelConfig& config);
+
+struct ModelSchedulerOptions {
+  std::string model_name;
+  int64_t model_version = 0;
+  ExecutionObserver* observer = nullptr;  // May be null; must outlive the scheduler.
+};
+
+absl::StatusOr<std::unique_ptr<Scheduler>> CreateModelScheduler(
+    const inference::ModelConfig& config, ModelSchedulerOptions options,
+    std::vector<std::unique_ptr<ModelInstance>> instances);
+
+}  // namespace inferd

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "transport/grpc/grpc_calls.h"
+
+#include <string>
+#include <utility>
+
+#include "fmt/format.h"
+#include "inferd/status.h"
+#include "server/inference_server.h"
+#include "spdlog/spdlog.h"
+#include "transport/grpc/grpc_handlers.h"
+#include "transport/grpc/infer_codec.h"
+#include "transport/shm/shm_region_registry.h"
+
+namespace inferd::grpc_transport {
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(GrpcCodeFromStatusCode(status.code())),
+                      std::string(status.message()));
+}
+
+void CallContext::RequestIfAccepting(const std::function<void()>& request) {
+  absl::MutexLock lock(&mu_);
+  if (accepting_) request();
+}
+
+void CallContext::StopAccepting() {
+  absl::MutexLock lock(&mu_);
+  accepting_ = false;
+}
+
+void CallContext::Offload(std::function<void()> work) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++offloaded_;
+  }
+  std::thread([this, work = std::move(work)] {
+    work();
+    absl::MutexLock lock(&mu_);
+    --offloaded_;
+  }).detach();
+}
+
+void CallContext::WaitForOffloaded() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](int* n) { return *n == 0; }, &offloaded_));
+}
+
+void CallContext::AddStream() {
+  absl::MutexLock lock(&streams_mu_);
+  ++streams_;
+}
+
+void CallContext::ReleaseStream() {
+  absl::MutexLock lock(&streams_mu_);
+  --streams_;
+}
+
+void CallContext::WaitForStreams(absl::Duration timeout) {
+  absl::MutexLock lock(&streams_mu_);
+  streams_mu_.AwaitWithTimeout(absl::Condition(
+                           +[](int* n) { return *n == 0; }, &streams_),
+                       timeout);
+}
+
+namespace {
+
+// A unary RPC answered by a Handle* function.
+template <typename Request, typename Response>
+class UnaryCall final : public Tag {
+ public:
+  using RequestMethod = void (Service::*)(grpc::ServerContext*, Request*,
+                                          grpc::ServerAsyncResponseWriter<Response>*,
+                                          grpc::CompletionQueue*, grpc::ServerCompletionQueue*,
+                                          void*);
+  using Handler = grpc::Status (*)(CallContext&, const Request&, Response&);
+
+  static void Listen(CallContext* context, grpc::ServerCompletionQueue* cq, RequestMethod method,
+                     Handler handler, bool offload) {
+    context->RequestIfAccepting([&] {
+      auto* call = new UnaryCall(context, cq, method, handler, offload);
+      (context->service().*method)(&call->server_context_, &call->request_, &call->writer_, cq, cq,
+                                   call);
+    });
+  }
+
+  void Proceed(bool ok) override {
+    if (!started_) {
+      started_ = true;
+      if (!ok) {  // The server is shutting down: no call arrived.
+        delete this;
+        return;
+      }
+      Listen(context_, cq_, method_, handler_, offload_);
+      if (offload_) {
+        context_->Offload([this] { Respond(); });
+      } else {
+        Respond();
+      }
+      return;
+    }
+    delete this;  // The response was sent (or the call was cancelled).
+  }
+
+ private:
+  UnaryCall(CallContext* context, grpc::ServerCompletionQueue* cq, RequestMethod method,
+            Handler handler, bool offload)
+      : context_(context), cq_(cq), method_(method), handler_(handler), offload_(offload) {}
+
+  void Respond() {
+    const grpc::Status status = handler_(*context_, request_, response_);
+    if (status.ok()) {
+      writer_.Finish(response_, status, this);
+    } else {
+      writer_.FinishWithError(status, this);
+    }
+  }
+
+  CallContext* context_;
+  grpc::ServerCompletionQueue* cq_;
+  RequestMethod method_;
+  Handler handler_;
+  bool offload_;
+  bool started_ = false;
+  grpc::ServerContext server_context_;
+  Request request_;
+  Response response_;
+  grpc::ServerAsyncResponseWriter<Response> writer_{&server_context_};
+};
+
+// ModelInfer: the request message stays in the call while the model runs (the inputs are views
+// into it) and the outputs are written into the response message.
+class InferCall final : public Tag {
+ public:
+  static void Listen(CallContext* context, grpc::ServerCompletionQueue* cq) {
+    context->RequestIfAccepting([&] {
+      auto* call = new InferCall(context, cq);
+      context->service().RequestModelInfer(&call->server_context_, &call->request_, &call->writer_,
+                                           cq, cq, call);
+    });
+  }
+
+  void Proceed(bool ok) override {
+    if (started_) {
+      delete this;
+      return;
+    }
+    started_ = true;
+    if (!ok) {
+      delete this;
+      return;
+    }
+    Listen(context_, cq_);
+    auto decoded = DecodeInferRequest(request_);
+    if (!decoded.ok()) {
+      writer_.FinishWithError(ToGrpcStatus(decoded.status()), this);
+      return;
+    }
+    typed_contents_ = decoded->typed_contents;
+    // Triton's system shared memory: inputs read from regions, outputs written into them.
+    auto allocator = ResolveSharedMemory(context_->shm_registry(), decoded->request,
+                                         std::make_shared<ResponseOutputAllocator>(&response_));
+    if (!allocator.ok()) {
+      writer_.FinishWithError(ToGrpcStatus(allocator.status()), this);
+      return;
+    }
+    shm_outputs_ = SharedMemoryOutputs(decoded->request);
+    context_->inference().Infer(
+        std::move(decoded->request),
+        [this](absl::StatusOr<InferResponse> result) { Complete(std::move(result)); },
+        *std::move(allocator));
+  }
+
+ private:
+  InferCall(CallContext* context, grpc::ServerCompletionQueue* cq) : context_(context), cq_(cq) {}
+
+  // Runs on the instance thread (or here, for a request refused before queueing). The last use
+  // of `this`: once Finish is called the call may be deleted.
+  void Complete(absl::StatusOr<InferResponse> result) {
+    if (!result.ok()) {
+      writer_.FinishWithError(ToGrpcStatus(result.status()), this);
+      return;
+    }
+    if (shm_outputs_) MarkSharedMemoryOutputs(*shm_outputs_, *result);
+    if (absl::Status s = EncodeInferResponse(*std::move(result), typed_contents_, response_);
+        !s.ok()) {
+      writer_.FinishWithError(ToGrpcStatus(s), this);
+      return;
+    }
+    writer_.Finish(response_, grpc::Status::OK, this);
+  }
+
+  CallContext* context_;
+  grpc::ServerCompletionQueue* cq_;
+  bool started_ = false;
+  std::shared_ptr<InferRequest> shm_outputs_;  // Outputs written to shared memory, if any.
+  bool typed_contents_ = false;
+  grpc::ServerContext server_context_;
+  inference::ModelInferRequest request_;
+  inference::ModelInferResponse response_;
+  grpc::ServerAsyncResponseWriter<inference::ModelInferResponse> writer_{&server_context_};
+};
+
+// ModelStreamInfer: reads requests one after another and runs each as it arrives; responses are
+// written in completion order, one at a time (gRPC allows one outstanding write), from a queue. An
+// error on one request becomes that request's error_message and the stream goes on. The call
+// finishes once the client half-closed, every request answered and the queue drained.
+class StreamCall {
+ public:
+  static void Listen(CallContext* context, grpc::ServerCompletionQueue* cq) {
+    context->RequestIfAccepting([&] {
+      auto* call = new StreamCall(context, cq);
+      context->service().RequestModelStreamInfer(&call->server_context_, &call->stream_, cq, cq,
+                                                 &call->started_op_);
+    });
+  }
+
+ private:
+  using Response = inference::ModelStreamInferResponse;
+  struct Op final : Tag {
+    Op(StreamCall* c, void (StreamCall::*f)(bool)) : call(c), fn(f) {}
+    void Proceed(bool ok) override { (call->*fn)(ok); }
+    StreamCall* call;
+    void (StreamCall::*fn)(bool);
+  };
+
+  StreamCall(CallContext* context, grpc::ServerCompletionQueue* cq) : context_(context), cq_(cq) {
+    context_->AddStream();
+  }
+  ~StreamCall() { context_->ReleaseStream(); }
+
+  void OnStarted(bool ok) {
+    if (!ok) {
+      delete this;
+      return;
+    }
+    Listen(context_, cq_);
+    StartRead();
+  }
+
+  void StartRead() {
+    incoming_ = std::make_shared<inference::ModelInferRequest>();
+    stream_.Read(incoming_.get(), &read_op_);
+  }
+
+  void OnRead(bool ok) {
+    if (!ok) {  // The client half-closed or went away.
+      bool finish = false;
+      {
+        absl::MutexLock lock(&mu_);
+        reads_done_ = true;
+        finish = ShouldFinishLocked();
+      }
+      if (finish) Finish();
+      return;
+    }
+    std::shared_ptr<inference::ModelInferRequest> message = std::move(incoming_);
+    Dispatch(std::move(message));
+    StartRead();
+  }
+
+  void Dispatch(std::shared_ptr<inference::ModelInferRequest> message) {
+    auto response = std::make_shared<Response>();
+    auto decoded = DecodeInferRequest(*message);
+    if (!decoded.ok()) {
+      SetError(*message, decoded.status(), *response);
+      Enqueue(std::move(response), /*completes_request=*/false);
+      return;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      ++pending_;
+    }
+    const bool typed = decoded->typed_contents;
+    auto allocator = ResolveSharedMemory(
+        context_->shm_registry(), decoded->request,
+        std::make_shared<ResponseOutputAllocator>(response->mutable_infer_response()));
+    if (!allocator.ok()) {
+      SetError(*message, allocator.status(), *response);
+      Enqueue(std::move(response), /*completes_request=*/true);
+      return;
+    }
+    std::shared_ptr<InferRequest> shm_outputs = SharedMemoryOutputs(decoded->request);
+    context_->inference().Infer(
+        std::move(decoded->request),
+        [this, message, response, typed, shm_outputs](absl::StatusOr<InferResponse> result) {
+          absl::Status s = result.status();
+          if (s.ok() && shm_outputs) MarkSharedMemoryOutputs(*shm_outputs, *result);
+          if (s.ok()) {
+            s = EncodeInferResponse(*std::move(result), typed, *response->mutable_infer_response());
+          }
+          if (!s.ok()) SetError(*message, s, *response);
+          Enqueue(response, /*completes_request=*/true);
+        },
+        *std::move(allocator));
+  }
+
+  static void SetError(const inference::ModelInferRequest& request, const absl::Status& status,
+                       Response& response) {
+    response.Clear();
+    response.set_error_message(std::string(status.message()));
+    inference::ModelInferResponse* r = response.mutable_infer_response();
+    r->set_model_name(request.model_name());
+    r->set_model_version(request.model_version());
+    r->set_id(request.id());
+    // inferd's addition: the status code, so a client can tell failures apart (clients that do
+    // not know the parameter read error_message only).
+    (*r->mutable_parameters())["error_code"].set_int64_param(GrpcCodeFromStatusCode(status.code()));
+  }
+
+  // The last use of `this` by the caller: the call may be deleted once this returns.
+  void Enqueue(std::shared_ptr<Response> response, bool completes_request) {
+    bool finish = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (completes_request) --pending_;
+      if (!broken_) {
+        queue_.push_back(std::move(response));
+        if (!writing_) {
+          writing_ = true;
+          stream_.Write(*queue_.front(), &write_op_);
+        }
+      }
+      finish = ShouldFinishLocked();
+    }
+    if (finish) Finish();
+  }
+
+  void OnWritten(bool ok) {
+    bool finish = false;
+    {
+      absl::MutexLock lock(&mu_);
+      queue_.pop_front();
+      if (!ok) {  // The client went away: drop what is left.
+        broken_ = true;
+        queue_.clear();
+      }
+      if (!queue_.empty()) {
+        stream_.Write(*queue_.front(), &write_op_);
+      } else {
+        writing_ = false;
+        finish = ShouldFinishLocked();
+      }
+    }
+    if (finish) Finish();
+  }
+
+  bool ShouldFinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!reads_done_ || pending_ > 0 || writing_ || finishing_) return false;
+    finishing_ = true;
+    return true;
+  }
+
+  void Finish() { stream_.Finish(grpc::Status::OK, &finished_op_); }
+  void OnFinished(bool) { delete this; }
+
+  CallContext* context_;
+  grpc::ServerCompletionQueue* cq_;
+  grpc::ServerContext server_context_;
+  grpc::ServerAsyncReaderWriter<Response, inference::ModelInferRequest> stream_{&server_context_};
+  Op started_op_{this, &StreamCall::OnStarted};
+  Op read_op_{this, &StreamCall::OnRead};
+  Op write_op_{this, &StreamCall::OnWritten};
+  Op finished_op_{this, &StreamCall::OnFinished};
+  std::shared_ptr<inference::ModelInferRequest> incoming_;  // Only the read path touches it.
+
+  absl::Mutex mu_;
+  std::deque<std::shared_ptr<Response>> queue_ ABSL_GUARDED_BY(mu_);  // Front: being written.
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  int pending_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+template <typename Request, typename Response>
+void ListenUnary(CallContext* context, grpc::ServerCompletionQueue* cq,
+                 typename UnaryCall<Request, Response>::RequestMethod method,
+                 grpc::Status (*handler)(CallContext&, const Request&, Response&),
+                 bool offload = false) {
+  UnaryCall<Request, Response>::Listen(context, cq, method, handler, offload);
+}
+
+}  // namespace
+
+void ListenForAllCalls(CallContext* context, grpc::ServerCompletionQueue* cq) {
+  using namespace inference;  // NOLINT: message names only.
+  InferCall::Listen(context, cq);
+  StreamCall::Listen(context, cq);
+  ListenUnary(context, cq, &Service::RequestServerLive, &HandleServerLive);
+  ListenUnary(context, cq, &Service::RequestServerReady, &HandleServerReady);
+  ListenUnary(context, cq, &Service::RequestModelReady, &HandleModelReady);
+  ListenUnary(context, cq, &Service::RequestServerMetadata, &HandleServerMetadata);
+  ListenUnary(context, cq, &Service::RequestModelMetadata, &HandleModelMetadata);
+  ListenUnary(context, cq, &Service::RequestModelConfig, &HandleModelConfig);
+  ListenUnary(context, cq, &Service::RequestModelStatistics, &HandleModelStatistics);
+  ListenUnary(context, cq, &Service::RequestRepositoryIndex, &HandleRepositoryIndex);
+  ListenUnary(context, cq, &Service::RequestRepositoryModelLoad, &HandleRepositoryModelLoad,
+              /*offload=*/true);
+  ListenUnary(context, cq, &Service::RequestRepositoryModelUnload, &HandleRepositoryModelUnload,
+              /*offload=*/true);
+  ListenUnary(
+      context, cq, &Service::RequestSystemSharedMemoryStatus,
+      &HandleSystemSharedMemory<SystemSharedMemoryStatusRequest, SystemSharedMemoryStatusResponse>);
+  ListenUnary(context, cq, &Service::RequestSystemSharedMemoryRegister,
+              &HandleSystemSharedMemory<SystemSharedMemoryRegisterRequest,
+                                        SystemSharedMemoryRegisterResponse>);
+  ListenUnary(context, cq, &Service::RequestSystemSharedMemoryUnregister,
+              &HandleSystemSharedMemory<SystemSharedMemoryUnregisterRequest,
+                                        SystemSharedMemoryUnregisterResponse>);
+  ListenUnary(
+      context, cq, &Service::RequestCudaSharedMemoryStatus,
+      &HandleCudaSharedMemory<CudaSharedMemoryStatusRequest, CudaSharedMemoryStatusResponse>);
+  ListenUnary(
+      context, cq, &Service::RequestCudaSharedMemoryRegister,
+      &HandleCudaSharedMemory<CudaSharedMemoryRegisterRequest, CudaSharedMemoryRegisterResponse>);
+  ListenUnary(context, cq, &Service::RequestCudaSharedMemoryUnregister,
+              &HandleCudaSharedMemory<CudaSharedMemoryUnregisterRequest,
+                                      CudaSharedMemoryUnregisterResponse>);
+  ListenUnary(context, cq, &Service::RequestTraceSetting,
+              &HandleUnsupportedSetting<TraceSettingRequest, TraceSettingResponse>);
+  ListenUnary(context, cq, &Service::RequestLogSettings,
+              &HandleUnsupportedSetting<LogSettingsRequest, LogSettingsResponse>);
+}
+
+}  // namespace inferd::grpc_transport

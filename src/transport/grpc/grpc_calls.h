@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// The RPC state machines of the gRPC server on the completion-queue API. Private to
+// src/transport/grpc/.
+//
+// Every pointer handed to gRPC as a completion tag is a Tag; a completion-queue thread calls
+// Proceed(ok) for each event. A call object deletes itself after its last event.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "grpc_service.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "transport/grpc/grpc_server.h"
+
+namespace inferd {
+
+class InferenceServer;
+
+namespace grpc_transport {
+
+using Service = inference::GRPCInferenceService::AsyncService;
+
+class Tag {
+ public:
+  virtual ~Tag() = default;
+  virtual void Proceed(bool ok) = 0;
+};
+
+// absl::Status → grpc::Status, through the one mapping table (GrpcCodeFromStatusCode).
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// What the call objects need from the server: the service, the inference server, the rule that
+// no new call is requested once shutdown began, and threads for slow handlers.
+class CallContext {
+ public:
+  CallContext(InferenceServer* inference, int64_t max_message_bytes,
+              ShmRegionRegistry* shm_registry = nullptr)
+      : inference_(inference), max_message_bytes_(max_message_bytes), shm_registry_(shm_registry) {}
+
+  Service& service() { return service_; }
+  InferenceServer& inference() { return *inference_; }
+  int64_t max_message_bytes() const { return max_message_bytes_; }
+  ShmRegionRegistry* shm_registry() { return shm_registry_; }  // May be null.
+
+  // Runs `request` (which asks gRPC for the next call) unless shutdown began. Holding the lock
+  // across it orders every request before the completion queues shut down.
+  void RequestIfAccepting(const std::function<void()>& request) ABSL_LOCKS_EXCLUDED(mu_);
+  void StopAccepting() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Runs `work` on a thread of its own (repository load/unload can take seconds and must not hold
+  // a completion-queue thread). WaitForOffloaded() joins them all.
+  void Offload(std::function<void()> work) ABSL_LOCKS_EXCLUDED(mu_);
+  void WaitForOffloaded() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Streaming calls alive (requested or running). A cancelled stream still starts its Finish
+  // operation, so the completion queues may shut down only once every stream is gone:
+  // WaitForStreams() waits for that (at most `timeout`).
+  // (Their own lock: a stream is created inside RequestIfAccepting, which holds mu_.)
+  void AddStream() ABSL_LOCKS_EXCLUDED(streams_mu_);
+  void ReleaseStream() ABSL_LOCKS_EXCLUDED(streams_mu_);
+  void WaitForStreams(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(streams_mu_);
+
+ private:
+  Service service_;
+  InferenceServer* inference_;
+  int64_t max_message_bytes_;
+  ShmRegionRegistry* shm_registry_;
+  absl::Mutex mu_;
+  bool accepting_ ABSL_GUARDED_BY(mu_) = true;
+  int offloaded_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Mutex streams_mu_;
+  int streams_ ABSL_GUARDED_BY(streams_mu_) = 0;
+};
+
+// Asks for the first call of every RPC on `cq`; each call asks for its successor when it starts.
+void ListenForAllCalls(CallContext* context, grpc::ServerCompletionQueue* cq);
+
+}  // namespace grpc_transport
+}  // namespace inferd

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "transport/grpc/grpc_server.h"
+
+#include <chrono>
+#include <limits>
+#include <thread>
+#include <vector>
+
+#include "fmt/format.h"
+#include "spdlog/spdlog.h"
+#include "transport/grpc/grpc_calls.h"
+
+namespace inferd {
+
+class GrpcServer::Impl {
+ public:
+  explicit Impl(const GrpcServerOptions& options)
+      : options_(options), context_(options.server, options.max_message_bytes, options.shm_registry) {}
+  ~Impl() { Stop(); }
+
+  absl::Status Start() {
+    // An IPv6 literal needs brackets before the port.
+    const std::string host =
+        options_.address.find(':') != std::string::npos && options_.address.front() != '['
+            ? fmt::format("[{}]", options_.address)
+            : options_.address;
+    const std::string target = fmt::format("{}:{}", host, options_.port);
+    const int max_bytes = static_cast<int>(options_.max_message_bytes);
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(target, grpc::InsecureServerCredentials(), &port_);
+    builder.SetMaxReceiveMessageSize(max_bytes);
+    builder.SetMaxSendMessageSize(max_bytes);
+    // Two servers must not share a port silently.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    builder.RegisterService(&context_.service());
+    for (int i = 0; i < options_.completion_queue_threads; ++i) {
+      cqs_.push_back(builder.AddCompletionQueue());
+    }
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr || port_ == 0) {
+      server_.reset();
+      cqs_.clear();
+      return absl::UnavailableError(
+          fmt::format("cannot listen for gRPC on {}: the address is in use or not local", target));
+    }
+    for (auto& cq : cqs_) {
+      grpc_transport::ListenForAllCalls(&context_, cq.get());
+      threads_.emplace_back([cq = cq.get()] { Poll(cq); });
+    }
+    spdlog::info("GRPC server listening on {}:{}", options_.address, port_);
+    return absl::OkStatus();
+  }
+
+  void Stop() {
+    if (server_ == nullptr) return;
+    context_.StopAccepting();
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::milliseconds(options_.shutdown_grace_ms));
+    context_.WaitForOffloaded();
+    // Cancelled streams still finish through the queues: shut those down only after.
+    context_.WaitForStreams(absl::Seconds(10));
+    for (auto& cq : cqs_) cq->Shutdown();
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+    server_.reset();
+    cqs_.clear();
+  }
+
+  int port() const { return port_; }
+
+ private:
+  static void Poll(grpc::ServerCompletionQueue* cq) {
+    pthread_setname_np(pthread_self(), "inferd-grpc");
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq->Next(&tag, &ok)) static_cast<grpc_transport::Tag*>(tag)->Proceed(ok);
+  }
+
+  GrpcServerOptions options_;
+  grpc_transport::CallContext context_;
+  std::unique_ptr<grpc::Server> server_;
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs_;
+  std::vector<std::thread> threads_;
+  int port_ = 0;
+};
+
+GrpcServer::GrpcServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+GrpcServer::~GrpcServer() { Stop(); }
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(GrpcServerOptions options) {
+  if (options.server == nullptr) {
+    return absl::InvalidArgumentError("the gRPC server needs an InferenceServer");
+  }
+  if (options.port < 0 || options.port > 65535) {
+    return absl::InvalidArgumentError(
+        fmt::format("--grpc-port {} is not a port number (0..65535)", options.port));
+  }
+  if (options.max_message_bytes < 1024 ||
+      options.max_message_bytes > std::numeric_limits<int>::max()) {
+    return absl::InvalidArgumentError(
+        fmt::format("--grpc-max-message-size {} must be between 1024 and {} bytes",
+                    options.max_message_bytes, std::numeric_limits<int>::max()));
+  }
+  if (options.completion_queue_threads < 1) {
+    return absl::InvalidArgumentError("the gRPC server needs at least one completion-queue thread");
+  }
+  if (options.address.empty()) {
+    return absl::InvalidArgumentError("--grpc-address is empty");
+  }
+  auto impl = std::make_unique<Impl>(options);
+  if (absl::Status s = impl->Start(); !s.ok()) return s;
+  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(impl)));
+}
+
+int GrpcServer::port() const { return impl_->port(); }
+
+void GrpcServer::Stop() {
+  if (impl_) impl_->Stop();
+}
+
+}  // namespace inferd

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+// End-to-end: every bad HTTP input gets its status code and a message naming the problem, and the
+// server keeps serving afterwards.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "http_test_util.h"
+
+namespace inferd {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace http_test;
+using namespace std::chrono_literals;
+
+std::string Ints(int n, int value = 1) {
+  std::string out = "[";
+  for (int i = 0; i < n; ++i) out += (i ? "," : "") + std::to_string(value);
+  return out + "]";
+}
+
+std::string AddSubInput(const std::string& name, const std::string& datatype = "INT32",
+                        const std::string& shape = "[1,16]", const std::string& data = Ints(16)) {
+  return R"({"name":")" + name + R"(","datatype":")" + datatype + R"(","shape":)" + shape +
+         R"(,"data":)" + data + "}";
+}
+
+class HttpBadInput : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(HttpServerFixture::Get().ok()) << HttpServerFixture::Get().error();
+    port_ = HttpServerFixture::Get().port();
+  }
+  // After each bad input the server still answers health checks and inference.
+  void TearDown() override {
+    EXPECT_EQ(Http(port_, "GET", "/v2/health/ready").status, 200);
+    RawResponse r = Http(port_, "POST", "/v2/models/add_sub/infer",
+                         R"({"inputs":[)" + AddSubInput("INPUT0") + "," + AddSubInput("INPUT1") +
+                             "]}");
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  RawResponse Infer(const std::string& model, const std::string& body) {
+    return Http(port_, "POST", "/v2/models/" + model + "/infer", body);
+  }
+  void ExpectError(const RawResponse& r, int status, const std::string& words) {
+    EXPECT_EQ(r.status, status) << r.body;
+    EXPECT_EQ(r.Header("content-type"), "application/json");
+    EXPECT_THAT(r.body, HasSubstr(R"({"error":")"));
+    EXPECT_THAT(r.body, HasSubstr(words));
+  }
+  int port_ = 0;
+};
+
+TEST_F(HttpBadInput, MalformedJson) {
+  ExpectError(Infer("add_sub", R"({"inputs": [ {"name": )"), 400,
+              "failed to parse the request JSON");
+}
+
+TEST_F(HttpBadInput, JsonThatIsNotAnObject) {
+  ExpectError(Infer("add_sub", "[1,2,3]"), 400, "the request JSON must be a JSON object, not an array");
+}
+
+TEST_F(HttpBadInput, UnknownModel) {
+  ExpectError(Infer("nope", R"({"inputs":[]})"), 404, "unknown model: 'nope'");
+  ExpectError(Http(port_, "GET", "/v2/models/nope"), 404, "unknown model: 'nope'");
+}
+
+TEST_F(HttpBadInput, UnknownVersion) {
+  ExpectError(Http(port_, "POST", "/v2/models/add_sub/versions/7/infer",
+                   R"({"inputs":[)" + AddSubInput("INPUT0") + "," + AddSubInput("INPUT1") + "]}"),
+              404, "has no version 7");
+  ExpectError(Http(port_, "GET", "/v2/models/add_sub/versions/x1/ready"), 400,
+              "model version 'x1' in the URL is not a positive integer");
+}
+
+TEST_F(HttpBadInput, ModelNotReady) {
+  ExpectError(Infer("spare", R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1],"data":[1]}]})"),
+              503, "'spare' is not ready");
+  ExpectError(Http(port_, "GET", "/v2/models/spare/ready"), 400, "model 'spare' is not ready");
+}
+
+TEST_F(HttpBadInput, MissingInput) {
+  ExpectError(Infer("add_sub", R"({"inputs":[)" + AddSubInput("INPUT0") + "]}"), 400,
+              "missing input 'INPUT1'");
+  ExpectError(Infer("add_sub", R"({"id":"x"})"), 400, "the request JSON has no 'inputs' array");
+}
+
+TEST_F(HttpBadInput, UnknownInput) {
+  ExpectError(Infer("add_sub", R"({"inputs":[)" + AddSubInput("INPUT0") + "," +
+                                   AddSubInput("INPUT1") + "," + AddSubInput("BOGUS") + "]}"),
+              400, "unexpected inference input 'BOGUS' for model 'add_sub'");
+}
+
+TEST_F(HttpBadInput, WrongDatatype) {
+  ExpectError(Infer("add_sub", R"({"inputs":[)" + AddSubInput("INPUT0", "FP32") + "," +
+                                   AddSubInput("INPUT1") + "]}"),
+              400, "data-type is 'FP32', but model 'add_sub' expects 'INT32'");
+  ExpectError(Infer("add_sub", R"({"inputs":[)" + AddSubInput("INPUT0", "FLOAT7") + "]}"), 400,
+              "input 'INPUT0' has unknown datatype 'FLOAT7'");
+  // A value that does not fit the datatype.
+  ExpectError(Infer("identity_uint8",
+                    R"({"inputs":[{"name":"INPUT0","datatype":"UINT8","shape":[2],"data":[1,256]}]})"),
+              400, "input 'INPUT0' data element 1 is not a valid UINT8 value");
+}
+
+TEST_F(HttpBadInput, ShapeThatDoesNotMatchTheConfig) {
+  ExpectError(Infer("add_sub", R"({"inputs":[)" + AddSubInput("INPUT0", "INT32", "[1,8]", Ints(8)) +
+                                   "," + AddSubInput("INPUT1") + "]}"),
+              400, "unexpected shape for input 'INPUT0' for model 'add_sub'. Expected [-1,16], got [1,8]");
+}
+
+TEST_F(HttpBadInput, DataCountThatDoesNotMatchTheShape) {
+  ExpectError(Infer("add_sub", R"({"inputs":[)" + AddSubInput("INPUT0", "INT32", "[1,16]", Ints(15)) +
+                                   "," + AddSubInput("INPUT1") + "]}"),
+              400, "input 'INPUT0' has 15 data elements, but its shape needs 16");
+}
+
+TEST_F(HttpBadInput, BinaryDataSizeThatDoesNotMatchShapeTimesDatatype) {
+  const std::string json =
+      R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[4],"parameters":{"binary_data_size":12}}]})";
+  ExpectError(BinaryInfer(port_, "identity", MakeBinaryBody(json, std::string(12, '\0'))), 400,
+              "input byte size mismatch for input 'INPUT0' for model 'identity'. Expected 16, got 12");
+}
+
+TEST_F(HttpBadInput, BinaryDataBeyondTheInputs) {
+  const std::string json =
+      R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1],"parameters":{"binary_data_size":4}}]})";
+  ExpectError(BinaryInfer(port_, "identity", MakeBinaryBody(json, std::string(8, '\0'))), 400,
+              "4 bytes of binary data after the JSON header that no binary_data_size accounts for");
+}
+
+TEST_F(HttpBadInput, InferenceHeaderContentLengthLargerThanTheBody) {
+  const std::string body = R"({"inputs":[]})";
+  ExpectError(Http(port_, "POST", "/v2/models/identity/infer", body,
+                   {"Inference-Header-Content-Length: 500"}),
+              400, "Inference-Header-Content-Length is 500 bytes, larger than the 13-byte request body");
+  ExpectError(Http(port_, "POST", "/v2/models/identity/infer", body,
+                   {"Inference-Header-Content-Length: -3"}),
+              400, "Inference-Header-Content-Length '-3' is not a non-negative integer");
+}
+
+TEST_F(HttpBadInput, TruncatedBinarySection) {
+  // Content-Length is right, but the binary part is shorter than binary_data_size says.
+  const std::string json =
+      R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[4],"parameters":{"binary_data_size":16}}]})";
+  ExpectError(BinaryInfer(port_, "identity", MakeBinaryBody(json, std::string(10, '\0'))), 400,
+              "binary_data_size 16, but only 10 bytes of binary data remain");
+}
+
+TEST_F(HttpBadInput, TruncatedBody) {
+  // The client promises 1000 bytes, sends 100 and stops sending.
+  RawConnection c(port_);
+  ASSERT_TRUE(c.Send("POST /v2/models/identity/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+                     "\r\n" + std::string(100, '{')));
+  c.ShutdownWrite();
+  auto r = c.Read();
+  ASSERT_TRUE(r.has_value());
+  ExpectError(*r, 400, "truncated request body: the connection ended after 100 of 1000 bytes");
+  EXPECT_TRUE(c.ClosedByPeer(10s));
+}
+
+TEST_F(HttpBadInput, OversizedBodyIsRefusedBeforeItIsRead) {
+  // Only the header is sent: the 413 must come without the body.
+  RawConnection c(port_);
+  ASSERT_TRUE(c.Send("POST /v2/models/identity/infer HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                     std::to_string((64u << 20) + 1) + "\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r.has_value());
+  ExpectError(*r, 413, "request body of 67108865 bytes exceeds the maximum of 67108864 bytes");
+  EXPECT_EQ(r->Header("connection"), "close");
+}
+
+TEST_F(HttpBadInput, UnknownRequestedOutput) {
+  ExpectError(Infer("add_sub", R"({"inputs":[)" + AddSubInput("INPUT0") + "," +
+                                   AddSubInput("INPUT1") + R"(],"outputs":[{"name":"NOPE"}]})"),
+              400, "unexpected inference output 'NOPE' for model 'add_sub'");
+}
+
+TEST_F(HttpBadInput, UnsupportedMethodIs405) {
+  RawResponse r = Http(port_, "DELETE", "/v2/models/add_sub/infer");
+  ExpectError(r, 405, "method DELETE is not allowed for '/v2/models/add_sub/infer'; use POST");
+  EXPECT_EQ(r.Header("allow"), "POST");
+  ExpectError(Http(port_, "POST", "/v2/health/live"), 405, "use GET");
+}
+
+TEST_F(HttpBadInput, UnknownPathIs404) {
+  ExpectError(Http(port_, "GET", "/v2/models/add_sub/frobnicate"), 404,
+              "no endpoint at '/v2/models/add_sub/frobnicate'");
+  ExpectError(Http(port_, "GET", "/metrics"), 404, "no endpoint at '/metrics'");
+}
+
+TEST_F(HttpBadInput, MalformedHttpIs400) {
+  RawConnection c(port_);
+  ASSERT_TRUE(c.Send("THIS IS NOT HTTP\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r.has_value());
+  ExpectError(*r, 400, "malformed HTTP request");
+}
+
+TEST_F(HttpBadInput, BadRepositoryRequests) {
+  ExpectError(Http(port_, "POST", "/v2/repository/index", "{nope"), 400,
+              "failed to parse the request JSON");
+  ExpectError(Http(port_, "POST", "/v2/repository/index", R"({"ready":"yes"})"), 400,
+              "'ready' must be a boolean");
+  ExpectError(Http(port_, "POST", "/v2/repository/models/spare/load",
+                   R"({"parameters":{"config":"{}"}})"),
+              501, "does not support the repository parameter 'config'");
+  ExpectError(Http(port_, "POST", "/v2/repository/models/not_there/load"), 404, "not_there");
+}
+
+TEST_F(HttpBadInput, BadParametersAndTensorFields) {
+  ExpectError(Infer("identity", R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1],)"
+                                R"("data":[1],"parameters":{"x":[1]}}]})"),
+              400, "parameter 'x' of input 'INPUT0' must be a string, number or boolean");
+  ExpectError(Infer("identity", R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[1]}]})"),
+              400, "input 'INPUT0' has neither 'data' nor a binary_data_size parameter");
+  ExpectError(Infer("identity", R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":["a"],"data":[1]}]})"),
+              400, "the shape of input 'INPUT0' must hold integers");
+  ExpectError(Infer("identity", R"({"id":7,"inputs":[]})"), 400, "the request 'id' must be a string");
+}
+
+}  // namespace
+}  // namespace inferd

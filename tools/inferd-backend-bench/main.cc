@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: Apache-2.0
+// inferd-backend-bench: a model's inferences per second through the server (the in-process
+// local:// client: validation, queue, instance thread, backend plugin, output copy) against the
+// same model file run directly on its runtime in this process (libtorch Module::forward, OpenCV
+// Net::forward), with the same thread count and optimisation settings, read from the model's
+// config. The two are measured in alternation, call by call: each round times one server call and
+// one direct call back to back (which goes first alternates). Throughputs are medians; the ratio
+// is the median over rounds of (direct time / server time), a paired comparison that cancels the
+// slow and fast periods of a shared machine, which hit both calls of a round alike.
+//
+//   make models && build/bin/inferd-backend-bench --model-repository=examples/model_repository
+#include <ATen/Parallel.h>
+#include <torch/script.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "backends/onnx/onnx_graph.h"
+#include "fmt/format.h"
+#include "inferd/client.h"
+#include "repository/model_config.h"
+
+namespace inferd {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string repository;
+  std::string torchscript_model = "resnet50_torchscript";
+  std::string onnx_model = "resnet50_onnx";
+  std::vector<int> batch_sizes = {1, 8};
+  int rounds = 10;
+  int warmup = 5;  // TorchScript's profiling executor settles after a few calls
+  bool torchscript = true;
+  bool onnx = true;
+};
+
+// What the bench needs from a model's config.
+struct ModelInfo {
+  std::string name;
+  std::string dir;
+  std::string input;
+  std::string output;
+  Shape dims;  // without the batch dimension
+  std::map<std::string, std::string, std::less<>> parameters;
+};
+
+int Param(const ModelInfo& m, const std::string& key, int fallback) {
+  auto it = m.parameters.find(key);
+  return it == m.parameters.end() ? fallback : std::stoi(it->second);
+}
+
+bool BoolParam(const ModelInfo& m, const std::string& key) {
+  auto it = m.parameters.find(key);
+  return it != m.parameters.end() && (it->second == "true" || it->second == "1");
+}
+
+absl::StatusOr<ModelInfo> ReadInfo(const std::string& repository, const std::string& name) {
+  const std::string dir = (fs::path(repository) / name).string();
+  absl::StatusOr<ParsedModelConfig> parsed = ReadModelConfig(dir, name);
+  if (!parsed.ok()) return parsed.status();
+  ModelSpec spec = ModelSpecFromConfig(parsed->config);
+  if (spec.inputs.size() != 1 || spec.outputs.size() != 1 || spec.max_batch_size <= 0) {
+    return absl::InvalidArgumentError(
+        fmt::format("model '{}': the bench needs one input, one output and batching", name));
+  }
+  return ModelInfo{
+      name, dir, spec.inputs[0].name, spec.outputs[0].name, spec.inputs[0].dims, spec.parameters};
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// The generator's reference input and output for this batch size, if present; else a seeded
+// uniform input and no reference output.
+std::pair<std::vector<float>, std::vector<float>> Reference(const ModelInfo& m, int batch,
+                                                            int64_t per_item) {
+  auto read = [](const fs::path& path) {
+    std::vector<float> v;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return v;
+    v.resize(fs::file_size(path) / sizeof(float));
+    in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * 4));
+    return v;
+  };
+  const fs::path ref = fs::path(m.dir) / "reference";
+  std::vector<float> input = read(ref / fmt::format("input_b{}.f32", batch));
+  std::vector<float> output = read(ref / fmt::format("output_b{}.f32", batch));
+  if (input.size() != static_cast<size_t>(batch * per_item)) {
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> dist(0, 1);
+    input.resize(batch * per_item);
+    for (float& x : input) x = dist(rng);
+    output.clear();
+  }
+  return {input, output};
+}
+
+float MaxAbsDiff(std::span<const float> a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return INFINITY;
+  float d = 0;
+  for (size_t i = 0; i < b.size(); ++i) d = std::max(d, std::abs(a[i] - b[i]));
+  return d;
+}
+
+// One direct call of the runtime on `input` (batch x dims); returns the output.
+using DirectCall = std::function<std::vector<float>(const std::vector<float>& input, int batch)>;
+
+DirectCall TorchScriptDirect(const ModelInfo& m, int threads, std::string* setup) {
+  auto module = std::make_shared<torch::jit::Module>(
+      torch::jit::load((fs::path(m.dir) / "1" / "model.pt").string()));
+  module->eval();
+  const bool optimize = BoolParam(m, "OPTIMIZE_FOR_INFERENCE");
+  if (optimize) *module = torch::jit::optimize_for_inference(*module);
+  *setup = fmt::format("libtorch {} thread(s), optimize_for_inference {}", threads,
+                       optimize ? "on" : "off");
+  const Shape dims = m.dims;
+  return [module, threads, dims](const std::vector<float>& input, int batch) {
+    // As the backend does: set once per thread (setting it again rebuilds libtorch's pools).
+    if (at::get_num_threads() != threads) at::set_num_threads(threads);
+    c10::InferenceMode guard;
+    std::vector<int64_t> sizes = {batch};
+    sizes.insert(sizes.end(), dims.begin(), dims.end());
+    at::Tensor x = at::from_blob(const_cast<float*>(input.data()), sizes, at::kFloat);
+    at::Tensor y = module->forward({x}).toTensor().contiguous();
+    return std::vector<float>(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
+  };
+}
+
+DirectCall OnnxDirect(const ModelInfo& m, int threads, std::string* setup) {
+  std::ifstream in(fs::path(m.dir) / "1" / "model.onnx", std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string bytes = std::move(text).str();
+  const int rewritten = onnx::RewriteIdentityOnInitializer(bytes).value_or(-1);
+  auto net = std::make_shared<cv::dnn::Net>(cv::dnn::readNetFromONNX(bytes.data(), bytes.size()));
+  net->setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  net->setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  *setup = fmt::format("OpenCV {} thread(s), {} Identity nodes rewritten", threads, rewritten);
+  const Shape dims = m.dims;
+  const std::string input_name = m.input;
+  const std::string output_name = m.output;
+  return [net, threads, dims, input_name, output_name](const std::vector<float>& input, int batch) {
+    if (cv::getNumThreads() != threads) cv::setNumThreads(threads);
+    std::vector<int> sizes = {batch};
+    for (int64_t d : dims) sizes.push_back(static_cast<int>(d));
+    cv::Mat blob(static_cast<int>(sizes.size()), sizes.data(), CV_32F,
+                 const_cast<float*>(input.data()));
+    net->setInput(blob, input_name);
+    cv::Mat y = net->forward(output_name);
+    return std::vector<float>(y.ptr<float>(), y.ptr<float>() + y.total());
+  };
+}
+
+int RunOne(const Options& options, const std::string& backend) {
+  const std::string& name =
+      backend == "torchscript" ? options.torchscript_model : options.onnx_model;
+  absl::StatusOr<ModelInfo> info = ReadInfo(options.repository, name);
+  if (!info.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(info.status().message()).c_str());
+    return 1;
+  }
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = backend == "torchscript" ? Param(*info, "INTRA_OP_THREAD_COUNT", cores)
+                                               : Param(*info, "intra_op_thread_count", cores);
+  ClientOptions client_options;
+  client_options.load_models = {name};
+  auto client = Client::Create("local://" + options.repository, client_options);
+  if (!client.ok()) {
+    std::fprintf(stderr, "server: %s\n", std::string(client.status().message()).c_str());
+    return 1;
+  }
+  std::string setup;
+  DirectCall direct;
+  try {
+    direct = backend == "torchscript" ? TorchScriptDirect(*info, threads, &setup)
+                                      : OnnxDirect(*info, threads, &setup);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "direct %s: %s\n", backend.c_str(), e.what());
+    return 1;
+  }
+  int64_t per_item = 1;
+  for (int64_t d : info->dims) per_item *= d;
+
+  std::printf("\n%s (%s backend; direct: %s)\n", name.c_str(), backend.c_str(), setup.c_str());
+  std::printf("%6s %16s %16s %8s %14s %14s\n", "batch", "server inf/s", "direct inf/s", "ratio",
+              "server-ref", "direct-ref");
+  for (int batch : options.batch_sizes) {
+    auto [input, reference] = Reference(*info, batch, per_item);
+    Shape shape = {batch};
+    shape.insert(shape.end(), info->dims.begin(), info->dims.end());
+    auto server_call = [&]() -> absl::StatusOr<InferResponse> {
+      InferRequest request;
+      request.model_name = name;
+      InferInput in;
+      in.name = info->input;
+      in.datatype = DataType::kFp32;
+      in.shape = shape;
+      in.data = reinterpret_cast<const std::byte*>(input.data());  // no copy: a view
+      in.byte_size = input.size() * sizeof(float);
+      request.inputs.push_back(std::move(in));
+      return (*client)->Infer(std::move(request));
+    };
+    std::vector<double> server_s, direct_s;
+    float server_diff = 0, direct_diff = 0;
+    for (int r = -options.warmup; r < options.rounds; ++r) {
+      // Alternate which goes first, so neither always runs right after the other.
+      for (int k = 0; k < 2; ++k) {
+        const bool server_turn = (k == 0) == (r % 2 == 0);
+        const auto start = Clock::now();
+        if (server_turn) {
+          absl::StatusOr<InferResponse> response = server_call();
+          const double s = std::chrono::duration<double>(Clock::now() - start).count();
+          if (!response.ok()) {
+            std::fprintf(stderr, "server: %s\n", std::string(response.status().message()).c_str());
+            return 1;
+          }
+          if (r >= 0) server_s.push_back(s);
+          if (!reference.empty()) {
+            server_diff = MaxAbsDiff(response->FindOutput(info->output)->As<float>(), reference);
+          }
+        } else {
+          std::vector<float> out = direct(input, batch);
+          const double s = std::chrono::duration<double>(Clock::now() - start).count();
+          if (r >= 0) direct_s.push_back(s);
+          if (!reference.empty()) direct_diff = MaxAbsDiff(out, reference);
+        }
+      }
+    }
+    const double server_ips = batch / Median(server_s);
+    const double direct_ips = batch / Median(direct_s);
+    std::vector<double> paired;  // per round: direct time / server time
+    for (size_t i = 0; i < server_s.size() && i < direct_s.size(); ++i) {
+      paired.push_back(direct_s[i] / server_s[i]);
+    }
+    auto diff_text = [&](float d) {
+      return reference.empty() ? std::string("-") : fmt::format("{:.1e}", d);
+    };
+    std::printf("%6d %16.2f %16.2f %8.3f %14s %14s\n", batch, server_ips, direct_ips,
+                Median(paired), diff_text(server_diff).c_str(), diff_text(direct_diff).c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace inferd
+
+int main(int argc, char** argv) {
+  CLI::App app{"inferd-backend-bench: a model through inferd vs a direct runtime call"};
+  inferd::Options options;
+  std::string backend = "all";
+  app.add_option("--model-repository", options.repository,
+                 "Repository with the models (make models fills examples/model_repository)")
+      ->required();
+  app.add_option("--backend", backend, "torchscript, onnx or all")
+      ->check(CLI::IsMember({"torchscript", "onnx", "all"}));
+  app.add_option("--torchscript-model", options.torchscript_model, "TorchScript model's name");
+  app.add_option("--onnx-model", options.onnx_model, "ONNX model's name");
+  app.add_option("--batch-sizes", options.batch_sizes, "Batch sizes")->delimiter(',');
+  app.add_option("--rounds", options.rounds, "Timed calls per batch size, each way");
+  app.add_option("--warmup", options.warmup, "Untimed calls per batch size, each way");
+  CLI11_PARSE(app, argc, argv);
+  std::printf(
+      "inferd-backend-bench: %u cores; %d interleaved rounds of one server and one direct call; "
+      "inf/s: medians; ratio: median over rounds of direct time / server time (1.0: no "
+      "overhead)\n",
+      std::thread::hardware_concurrency(), options.rounds);
+  int rc = 0;
+  if (backend != "onnx") rc |= inferd::RunOne(options, "torchscript");
+  if (backend != "torchscript") rc |= inferd::RunOne(options, "onnx");
+  return rc;
+}

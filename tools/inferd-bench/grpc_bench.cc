@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "grpc_bench.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "fmt/format.h"
+#include "grpc_service.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "inferd/client.h"
+
+extern char** environ;
+
+namespace inferd::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using inference::GRPCInferenceService;
+
+constexpr size_t kLargeBytes = 602112;  // One ResNet50 input: 3 × 224 × 224 FP32.
+constexpr size_t kSmallBytes = 16;
+constexpr int kMaxMessageBytes = 48 * 1024 * 1024;
+
+// A child process whose output is drained by a thread, so it never blocks on a full pipe.
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& args) {
+    int fds[2];
+    if (pipe(fds) != 0) return;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    std::vector<char*> argv;
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    if (posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), environ) != 0) {
+      pid_ = -1;
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    reader_ = std::thread([this, fd = fds[0]] {
+      char buffer[4096];
+      ssize_t n;
+      while ((n = read(fd, buffer, sizeof(buffer))) > 0) {
+        absl::MutexLock lock(&mu_);
+        output_.append(buffer, static_cast<size_t>(n));
+      }
+      close(fd);
+      absl::MutexLock lock(&mu_);
+      eof_ = true;
+    });
+  }
+  ~Child() {
+    Stop();
+    reader_.join();
+  }
+
+  // The port from "<prefix><host>:<port>" in the output; 0 if it never appears.
+  int WaitForPort(const std::string& prefix) {
+    absl::MutexLock lock(&mu_);
+    auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return eof_ || output_.find(prefix) != std::string::npos;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&seen), absl::Seconds(60));
+    const size_t at = output_.find(prefix);
+    if (at == std::string::npos) return 0;
+    const size_t eol = output_.find('\n', at);
+    const std::string line = output_.substr(at, eol - at);
+    return std::atoi(line.substr(line.rfind(':') + 1).c_str());
+  }
+
+  void Stop() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  std::string output() {
+    absl::MutexLock lock(&mu_);
+    return output_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::thread reader_;
+  absl::Mutex mu_;
+  std::string output_ ABSL_GUARDED_BY(mu_);
+  bool eof_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// A round-trip source: one request of a given size, synchronously or with N in flight.
+class Target {
+ public:
+  virtual ~Target() = default;
+  virtual bool RoundTrip() = 0;  // False on an error (printed).
+  // Completes `total` requests keeping `in_flight` outstanding; returns requests per second.
+  virtual double Throughput(int in_flight, int total) = 0;
+};
+
+// Runs `total` requests with `in_flight` outstanding; `issue(done)` starts one request and calls
+// done() when it completes.
+double DriveInFlight(int in_flight, int total,
+                     const std::function<void(std::function<void()>)>& issue) {
+  std::atomic<int> issued{0};
+  std::atomic<int> completed{0};
+  absl::Notification all_done;
+  std::function<void()> next = [&] {
+    if (issued.fetch_add(1) >= total) return;
+    issue([&] {
+      if (completed.fetch_add(1) + 1 == total) {
+        all_done.Notify();
+      } else {
+        next();
+      }
+    });
+  };
+  const auto start = Clock::now();
+  for (int i = 0; i < in_flight; ++i) next();
+  all_done.WaitForNotification();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return total / seconds;
+}
+
+// inferd through its own grpc:// client.
+class InferdTarget final : public Target {
+ public:
+  InferdTarget(std::unique_ptr<Client> client, size_t bytes)
+      : client_(std::move(client)), input_(bytes / sizeof(float)) {
+    for (size_t i = 0; i < input_.size(); ++i) input_[i] = static_cast<float>(i % 251);
+  }
+  InferRequest Request() const {
+    InferRequest request;
+    request.model_name = "identity";
+    InferInput in;
+    in.name = "INPUT0";
+    in.datatype = DataType::kFp32;
+    in.shape = {static_cast<int64_t>(input_.size())};
+    in.data = reinterpret_cast<const std::byte*>(input_.data());
+    in.byte_size = input_.size() * sizeof(float);
+    request.inputs.push_back(std::move(in));
+    return request;
+  }
+  bool RoundTrip() override {
+    auto response = client_->Infer(Request());
+    if (!response.ok()) {
+      std::fprintf(stderr, "inferd request failed: %s\n", response.status().ToString().c_str());
+      return false;
+    }
+    return response->outputs.size() == 1 &&
+           response->outputs[0].byte_size == input_.size() * sizeof(float) &&
+           std::memcmp(response->outputs[0].data, input_.data(), response->outputs[0].byte_size) ==
+               0;
+  }
+  double Throughput(int in_flight, int total) override {
+    return DriveInFlight(in_flight, total, [this](std::function<void()> done) {
+      client_->InferAsync(Request(), [done = std::move(done)](absl::StatusOr<InferResponse> r) {
+        if (!r.ok())
+          std::fprintf(stderr, "inferd request failed: %s\n", r.status().ToString().c_str());
+        done();
+      });
+    });
+  }
+
+ private:
+  std::unique_ptr<Client> client_;
+  std::vector<float> input_;
+};
+
+// The bare echo server through a bare stub, in the same style as inferd's client: the request
+// message is built from the caller's buffer (one copy) and sent with the callback API.
+class EchoTarget final : public Target {
+ public:
+  EchoTarget(int port, size_t bytes) : input_(bytes, '\x07') {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);
+    args.SetMaxSendMessageSize(-1);
+    stub_ = GRPCInferenceService::NewStub(grpc::CreateCustomChannel(
+        fmt::format("127.0.0.1:{}", port), grpc::InsecureChannelCredentials(), args));
+  }
+  struct Call {
+    grpc::ClientContext context;
+    inference::ModelInferRequest request;
+    inference::ModelInferResponse response;
+  };
+  std::shared_ptr<Call> NewCall() const {
+    auto call = std::make_shared<Call>();
+    call->request.set_model_name("identity");
+    auto* in = call->request.add_inputs();
+    in->set_name("INPUT0");
+    in->set_datatype("FP32");
+    in->add_shape(static_cast<int64_t>(input_.size() / sizeof(float)));
+    call->request.add_raw_input_contents()->assign(input_.data(), input_.size());
+    return call;
+  }
+  bool RoundTrip() override {
+    auto call = NewCall();
+    std::promise<grpc::Status> promise;
+    stub_->async()->ModelInfer(&call->context, &call->request, &call->response,
+                               [&promise](grpc::Status s) { promise.set_value(std::move(s)); });
+    const grpc::Status status = promise.get_future().get();
+    if (!status.ok()) {
+      std::fprintf(stderr, "echo request failed: %s\n", status.error_message().c_str());
+      return false;
+    }
+    return call->response.raw_output_contents_size() == 1 &&
+           call->response.raw_output_contents(0) == input_;
+  }
+  double Throughput(int in_flight, int total) override {
+    return DriveInFlight(in_flight, total, [this](std::function<void()> done) {
+      auto call = NewCall();
+      stub_->async()->ModelInfer(&call->context, &call->request, &call->response,
+                                 [call, done = std::move(done)](grpc::Status) { done(); });
+    });
+  }
+
+ private:
+  std::string input_;
+  std::unique_ptr<GRPCInferenceService::Stub> stub_;
+};
+
+struct Figures {
+  double median_us = 0;
+  double p90_us = 0;
+};
+
+Figures Summarize(std::vector<double> samples) {
+  std::sort(samples.begin(), samples.end());
+  if (samples.empty()) return {};
+  return {samples[samples.size() / 2], samples[samples.size() * 9 / 10]};
+}
+
+// Alternates rounds between the targets so drift on a shared machine hits them alike.
+bool MeasureRoundTrips(const std::vector<Target*>& targets, int rounds, int per_round,
+                       std::vector<Figures>& figures) {
+  for (int i = 0; i < 20; ++i) {  // Warm up connections and allocators.
+    for (Target* t : targets) {
+      if (!t->RoundTrip()) return false;
+    }
+  }
+  std::vector<std::vector<double>> samples(targets.size());
+  for (int r = 0; r < rounds; ++r) {
+    for (size_t t = 0; t < targets.size(); ++t) {
+      for (int i = 0; i < per_round; ++i) {
+        const auto start = Clock::now();
+        if (!targets[t]->RoundTrip()) return false;
+        samples[t].push_back(
+            std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+      }
+    }
+  }
+  figures.clear();
+  for (auto& s : samples) figures.push_back(Summarize(std::move(s)));
+  return true;
+}
+
+// The callback-API echo server: the request is const in this API, so the bytes are copied
+// into the response (the cost that made inferd's server use the completion-queue API).
+class CallbackEchoService final : public GRPCInferenceService::CallbackService {
+  grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* context,
+                                       const inference::ModelInferRequest* request,
+                                       inference::ModelInferResponse* response) override {
+    response->set_model_name(request->model_name());
+    for (const auto& in : request->inputs()) {
+      auto* out = response->add_outputs();
+      out->set_name(in.name());
+      out->set_datatype(in.datatype());
+      *out->mutable_shape() = in.shape();
+    }
+    *response->mutable_raw_output_contents() = request->raw_input_contents();
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+// The echo server's one call type.
+class EchoCall {
+ public:
+  EchoCall(GRPCInferenceService::AsyncService* service, grpc::ServerCompletionQueue* cq)
+      : service_(service), cq_(cq) {
+    service_->RequestModelInfer(&context_, &request_, &writer_, cq_, cq_, this);
+  }
+  void Proceed(bool ok) {
+    if (finished_ || !ok) {
+      delete this;
+      return;
+    }
+    new EchoCall(service_, cq_);
+    response_.set_model_name(request_.model_name());
+    for (int i = 0; i < request_.inputs_size(); ++i) {
+      auto* out = response_.add_outputs();
+      out->set_name(request_.inputs(i).name());
+      out->set_datatype(request_.inputs(i).datatype());
+      *out->mutable_shape() = request_.inputs(i).shape();
+    }
+    for (std::string& raw : *request_.mutable_raw_input_contents()) {
+      response_.add_raw_output_contents()->swap(raw);
+    }
+    finished_ = true;
+    writer_.Finish(response_, grpc::Status::OK, this);
+  }
+
+ private:
+  GRPCInferenceService::AsyncService* service_;
+  grpc::ServerCompletionQueue* cq_;
+  grpc::ServerContext context_;
+  inference::ModelInferRequest request_;
+  inference::ModelInferResponse response_;
+  grpc::ServerAsyncResponseWriter<inference::ModelInferResponse> writer_{&context_};
+  bool finished_ = false;
+};
+
+}  // namespace
+
+int RunGrpcEchoServer(int port, int threads, bool callback_api) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  GRPCInferenceService::AsyncService service;
+  CallbackEchoService callback_service;
+  grpc::ServerBuilder builder;
+  int bound = 0;
+  builder.AddListeningPort(fmt::format("127.0.0.1:{}", port), grpc::InsecureServerCredentials(),
+                           &bound);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs;
+  if (callback_api) {
+    builder.RegisterService(&callback_service);
+  } else {
+    builder.RegisterService(&service);
+    for (int i = 0; i < threads; ++i) cqs.push_back(builder.AddCompletionQueue());
+  }
+  auto server = builder.BuildAndStart();
+  if (server == nullptr || bound == 0) {
+    std::fprintf(stderr, "echo server: cannot bind port %d\n", port);
+    return 1;
+  }
+  std::vector<std::thread> pollers;
+  for (auto& cq : cqs) {
+    new EchoCall(&service, cq.get());
+    pollers.emplace_back([cq = cq.get()] {
+      void* tag;
+      bool ok;
+      while (cq->Next(&tag, &ok)) static_cast<EchoCall*>(tag)->Proceed(ok);
+    });
+  }
+  std::printf("ECHO server (%s API) listening on 127.0.0.1:%d\n",
+              callback_api ? "callback" : "completion-queue", bound);
+  std::fflush(stdout);
+  int received = 0;
+  sigwait(&signals, &received);
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  for (auto& cq : cqs) cq->Shutdown();
+  for (std::thread& t : pollers) t.join();
+  return 0;
+}
+
+int RunGrpcBench(const GrpcBenchOptions& options) {
+  std::vector<std::string> inferd_args = {
+      options.inferd_path, "--model-repository=" + options.model_repository, "--grpc-port=0",
+      "--allow-http=false", "--allow-metrics=false"};
+  inferd_args.insert(inferd_args.end(), options.inferd_args.begin(), options.inferd_args.end());
+  Child inferd(inferd_args);
+  Child echo({options.self_path, "grpc-echo-server", "--port=0",
+              fmt::format("--threads={}", options.threads)});
+  Child callback_echo({options.self_path, "grpc-echo-server", "--port=0", "--api=callback"});
+  const int inferd_port = inferd.WaitForPort("GRPC server listening on ");
+  const int echo_port = echo.WaitForPort("ECHO server (completion-queue API) listening on ");
+  const int callback_port = callback_echo.WaitForPort("ECHO server (callback API) listening on ");
+  if (inferd_port == 0 || echo_port == 0 || callback_port == 0) {
+    std::fprintf(stderr, "a server did not start.\ninferd:\n%s\necho:\n%s\n",
+                 inferd.output().c_str(), echo.output().c_str());
+    return 1;
+  }
+  std::printf(
+      "gRPC round trips: inferd (identity FP32, grpc:// client) vs bare grpc++ echo "
+      "(completion-queue server, callback client), %d alternating rounds\n",
+      options.rounds);
+  std::printf("  %-10s %-8s %12s %12s %14s %12s\n", "payload", "server", "median us", "p90 us",
+              "ratio (med)", "goal");
+  bool all_ok = true;
+  const std::string target = fmt::format("grpc://127.0.0.1:{}", inferd_port);
+  for (auto [bytes, per_round, goal] :
+       {std::tuple{kLargeBytes, options.large_samples_per_round, 1.15},
+        std::tuple{kSmallBytes, options.samples_per_round, 1.3}}) {
+    auto client = Client::Create(target);
+    if (!client.ok()) {
+      std::fprintf(stderr, "%s\n", client.status().ToString().c_str());
+      return 1;
+    }
+    InferdTarget ours(*std::move(client), bytes);
+    EchoTarget echo_target(echo_port, bytes);
+    EchoTarget callback_target(callback_port, bytes);
+    std::vector<Figures> f;
+    if (!MeasureRoundTrips({&ours, &echo_target, &callback_target}, options.rounds, per_round, f)) {
+      std::fprintf(stderr, "round trips failed or returned wrong bytes\n");
+      return 1;
+    }
+    const Figures& a = f[0];
+    const Figures& b = f[1];
+    const double ratio = a.median_us / b.median_us;
+    all_ok = all_ok && ratio <= goal;
+    std::printf("  %-10zu %-8s %12.1f %12.1f %14s %12s\n", bytes, "inferd", a.median_us, a.p90_us,
+                fmt::format("{:.3f}", ratio).c_str(),
+                fmt::format("<= {:.2f} {}", goal, ratio <= goal ? "met" : "NOT met").c_str());
+    std::printf("  %-10zu %-8s %12.1f %12.1f\n", bytes, "echo", b.median_us, b.p90_us);
+    std::printf("  %-10zu %-8s %12.1f %12.1f %14s   (callback-API echo / CQ echo)\n", bytes,
+                "echo-cb", f[2].median_us, f[2].p90_us,
+                fmt::format("{:.3f}", f[2].median_us / b.median_us).c_str());
+  }
+  std::printf("\nRequests per second with requests in flight (InferAsync callbacks):\n");
+  std::printf("  %-10s %-10s %14s %14s\n", "payload", "in flight", "inferd req/s", "echo req/s");
+  for (size_t bytes : {kSmallBytes, kLargeBytes}) {
+    auto client = Client::Create(target);
+    if (!client.ok()) return 1;
+    InferdTarget ours(*std::move(client), bytes);
+    EchoTarget echo_target(echo_port, bytes);
+    const int total =
+        bytes == kLargeBytes ? options.throughput_requests / 5 : options.throughput_requests;
+    for (int in_flight : {8, 32}) {
+      ours.Throughput(in_flight, total / 10);  // Warm-up.
+      const double inferd_rps = ours.Throughput(in_flight, total);
+      const double echo_rps = echo_target.Throughput(in_flight, total);
+      std::printf("  %-10zu %-10d %14.0f %14.0f\n", bytes, in_flight, inferd_rps, echo_rps);
+    }
+  }
+  echo.Stop();
+  callback_echo.Stop();
+  inferd.Stop();
+  std::printf("\nlatency goals: %s\n", all_ok ? "met" : "NOT met");
+  return 0;
+}
+
+}  // namespace inferd::bench

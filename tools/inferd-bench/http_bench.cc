@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "http_bench.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fmt/format.h"
+#include "inferd/client.h"
+
+extern char** environ;
+
+namespace inferd::bench {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kLargeBytes = 602112;  // ResNet50's 1x3x224x224 FP32 input.
+constexpr size_t kSmallBytes = 16;
+
+// The inferd binary as a child process; its output is drained by a thread.
+class InferdProcess {
+ public:
+  bool Start(const HttpBenchOptions& options) {
+    int fds[2];
+    if (pipe(fds) != 0) return false;
+    std::vector<std::string> args = {options.inferd_path,
+                                     "--model-repository=" + options.model_repository,
+                                     "--http-port=0", "--http-address=127.0.0.1"};
+    args.insert(args.end(), options.inferd_args.begin(), options.inferd_args.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    const int rc = posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    if (rc != 0) {
+      close(fds[0]);
+      return false;
+    }
+    fd_ = fds[0];
+    std::string output;
+    char buffer[4096];
+    while (output.find("inferd ready") == std::string::npos) {
+      const ssize_t n = read(fd_, buffer, sizeof(buffer));
+      if (n <= 0) break;
+      output.append(buffer, static_cast<size_t>(n));
+    }
+    const std::string marker = "HTTP server listening on ";
+    const size_t at = output.find(marker);
+    const size_t end = at == std::string::npos ? at : output.find('\n', at);
+    const size_t colon = at == std::string::npos ? at : output.rfind(':', end);
+    if (output.find("inferd ready") == std::string::npos || colon == std::string::npos ||
+        colon < at) {
+      std::fprintf(stderr, "inferd did not start:\n%s\n", output.c_str());
+      return false;
+    }
+    port_ = std::atoi(output.c_str() + colon + 1);
+    drain_ = std::thread([fd = fd_] {
+      char b[4096];
+      while (read(fd, b, sizeof(b)) > 0) {
+      }
+    });
+    return true;
+  }
+
+  ~InferdProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (drain_.joinable()) drain_.join();
+    if (fd_ >= 0) close(fd_);
+  }
+
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread drain_;
+};
+
+// A completion condition letting each read take all the socket has (asio's transfer_all stops
+// each read at 64 KiB); inferd's server and client read bodies this way too.
+auto ReadAllAvailable(size_t total) {
+  return [total](const beast::error_code& ec, size_t done) -> size_t {
+    return ec ? 0 : total - done;
+  };
+}
+
+// The Content-Length of a parsed header (0 when absent). Read from the field rather than through
+// parser.content_length(), whose boost::optional trips GCC's -Wmaybe-uninitialized under ASan.
+template <class Parser>
+size_t ContentLength(const Parser& parser) {
+  const auto field = parser.get()[http::field::content_length];
+  size_t length = 0;
+  std::from_chars(field.data(), field.data() + field.size(), length);
+  return length;
+}
+
+// Reads the body of a message whose header `parser` has read straight into `body` (reused, so no
+// allocation per request): what is already buffered, then the rest from the socket.
+template <class Stream, class Parser, class Handler>
+void AsyncReadBody(Stream& socket, beast::flat_buffer& buffer, Parser& parser,
+                   std::vector<char>& body, Handler&& handler) {
+  const size_t length = ContentLength(parser);
+  body.resize(length);
+  const size_t buffered = std::min(buffer.size(), length);
+  asio::buffer_copy(asio::buffer(body.data(), buffered), buffer.data());
+  buffer.consume(buffered);
+  asio::async_read(socket, asio::buffer(body.data() + buffered, length - buffered),
+                   ReadAllAvailable(length - buffered), std::forward<Handler>(handler));
+}
+
+// The baseline server: Beast, asynchronous, keep-alive, TCP_NODELAY; answers every request with
+// its own body. It moves bytes the way inferd's server does (64 KiB reads, the body read straight
+// into a reused buffer, the response written from it with no copy), so the ratio measures what
+// inferd adds on top of the transport: JSON, the model's queue and thread, the identity copy.
+class EchoServer {
+ public:
+  EchoServer() : acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    Accept();
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~EchoServer() {
+    ioc_.stop();
+    thread_.join();
+  }
+  int port() const { return acceptor_.local_endpoint().port(); }
+
+ private:
+  struct Session : std::enable_shared_from_this<Session> {
+    explicit Session(tcp::socket s) : socket(std::move(s)) { buffer.reserve(65536); }
+    void Read() {
+      parser.emplace();
+      parser->body_limit(std::numeric_limits<std::uint64_t>::max());
+      http::async_read_header(socket, buffer, *parser, [self = shared_from_this()](auto ec, size_t) {
+        if (ec) return;
+        AsyncReadBody(self->socket, self->buffer, *self->parser, self->body,
+                      [self](beast::error_code ec, size_t) {
+                        if (ec) return;
+                        self->Write();
+                      });
+      });
+    }
+    void Write() {
+      response.emplace(http::status::ok, parser->get().version());
+      response->set(http::field::content_type, "application/octet-stream");
+      response->body() = http::span_body<char>::value_type(body.data(), body.size());
+      response->keep_alive(parser->get().keep_alive());
+      response->prepare_payload();
+      http::async_write(socket, *response, [self = shared_from_this()](auto ec, size_t) {
+        if (!ec) self->Read();
+      });
+    }
+    tcp::socket socket;
+    beast::flat_buffer buffer;
+    std::optional<http::request_parser<http::empty_body>> parser;
+    std::optional<http::response<http::span_body<char>>> response;
+    std::vector<char> body;
+  };
+
+  void Accept() {
+    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+      if (ec) return;
+      socket.set_option(tcp::no_delay(true));
+      std::make_shared<Session>(std::move(socket))->Read();
+      Accept();
+    });
+  }
+
+  asio::io_context ioc_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+};
+
+// The baseline client: one synchronous Beast connection; the request is written from the
+// caller's bytes and the response body read into a reused buffer.
+class EchoClient {
+ public:
+  explicit EchoClient(int port) : socket_(ioc_) {
+    socket_.connect(
+        tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)));
+    socket_.set_option(tcp::no_delay(true));
+    buffer_.reserve(65536);
+  }
+  // Posts `payload` to `target`; with `header_length` it is a binary-extension infer request
+  // whose JSON header is the first `header_length` bytes. Succeeds on 200 with the payload echoed,
+  // or with more than `expected_size` bytes when that is given.
+  bool RoundTrip(const std::string& payload, const char* target = "/echo",
+                 size_t header_length = 0, size_t expected_size = 0) {
+    http::request<http::span_body<const char>> req{http::verb::post, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    req.set(http::field::content_type, "application/octet-stream");
+    if (header_length > 0) {
+      req.set("Inference-Header-Content-Length", std::to_string(header_length));
+    }
+    req.body() = http::span_body<const char>::value_type(payload.data(), payload.size());
+    req.prepare_payload();
+    http::write(socket_, req);
+    http::response_parser<http::empty_body> parser;
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    http::read_header(socket_, buffer_, parser);
+    const size_t length = ContentLength(parser);
+    body_.resize(length);
+    const size_t buffered = std::min(buffer_.size(), length);
+    asio::buffer_copy(asio::buffer(body_.data(), buffered), buffer_.data());
+    buffer_.consume(buffered);
+    asio::read(socket_, asio::buffer(body_.data() + buffered, length - buffered),
+               ReadAllAvailable(length - buffered));
+    if (parser.get().result_int() != 200) return false;
+    return expected_size ? body_.size() > expected_size : body_.size() == payload.size();
+  }
+
+ private:
+  asio::io_context ioc_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+  std::vector<char> body_;
+};
+
+InferRequest IdentityRequest(const std::vector<float>& values) {
+  InferRequest request;
+  request.model_name = "identity";
+  InferInput in;
+  in.name = "INPUT0";
+  in.datatype = DataType::kFp32;
+  in.shape = {static_cast<int64_t>(values.size())};
+  in.data = reinterpret_cast<const std::byte*>(values.data());  // A view: no copy.
+  in.byte_size = values.size() * sizeof(float);
+  request.inputs.push_back(std::move(in));
+  return request;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+struct Samples {
+  std::vector<double> inferd_us;  // inferd through our http:// client.
+  std::vector<double> raw_us;     // inferd through the bare Beast client.
+  std::vector<double> echo_us;    // The bare Beast client and echo server.
+};
+
+template <typename F>
+double TimeUs(F&& f, bool* ok) {
+  const auto t0 = Clock::now();
+  *ok = f();
+  return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
+}
+
+bool MeasureRoundTrips(Client& client, EchoClient& raw, EchoClient& echo, size_t bytes,
+                       int rounds, int per_round, Samples& out) {
+  std::vector<float> values(bytes / sizeof(float));
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i % 1000) * 0.5f;
+  const std::string payload(reinterpret_cast<const char*>(values.data()), bytes);
+  // Check once that inferd returns the bytes it was sent.
+  auto check = client.Infer(IdentityRequest(values));
+  if (!check.ok() || check->outputs.size() != 1 || check->outputs[0].byte_size != bytes ||
+      std::memcmp(check->outputs[0].data, values.data(), bytes) != 0) {
+    std::fprintf(stderr, "identity did not echo its input: %s\n",
+                 check.ok() ? "wrong bytes" : std::string(check.status().message()).c_str());
+    return false;
+  }
+  // The same request for the bare client: the JSON header our client sends, then the bytes.
+  const std::string header = fmt::format(
+      R"({{"parameters":{{"binary_data_output":true}},"inputs":[{{"name":"INPUT0","datatype":"FP32",)"
+      R"("shape":[{}],"parameters":{{"binary_data_size":{}}}}}]}})",
+      values.size(), bytes);
+  const std::string raw_body = header + payload;
+  bool ok = true;
+  auto infer = [&] { return client.Infer(IdentityRequest(values)).ok(); };
+  auto raw_infer = [&] {
+    // The response: its JSON header, then the output's bytes.
+    return raw.RoundTrip(raw_body, "/v2/models/identity/infer", header.size(), bytes);
+  };
+  auto echo_once = [&] { return echo.RoundTrip(payload); };
+  for (int i = 0; i < per_round; ++i) {  // Warm-up.
+    infer();
+    raw_infer();
+    echo_once();
+  }
+  for (int r = 0; r < rounds; ++r) {
+    for (int i = 0; i < per_round && ok; ++i) out.inferd_us.push_back(TimeUs(infer, &ok));
+    for (int i = 0; i < per_round && ok; ++i) out.raw_us.push_back(TimeUs(raw_infer, &ok));
+    for (int i = 0; i < per_round && ok; ++i) out.echo_us.push_back(TimeUs(echo_once, &ok));
+  }
+  if (!ok) std::fprintf(stderr, "a round trip failed\n");
+  return ok;
+}
+
+void PrintRoundTrips(const char* label, const Samples& s, double goal) {
+  const double inferd = Percentile(s.inferd_us, 0.5);
+  const double echo = Percentile(s.echo_us, 0.5);
+  const double ratio = inferd / echo;
+  std::printf("%s\n", label);
+  std::printf("  inferd identity (http://, binary):  median %9.1f us   p90 %9.1f us   (%zu)\n",
+              inferd, Percentile(s.inferd_us, 0.9), s.inferd_us.size());
+  std::printf("  bare Beast echo:                    median %9.1f us   p90 %9.1f us   (%zu)\n",
+              echo, Percentile(s.echo_us, 0.9), s.echo_us.size());
+  const double raw = Percentile(s.raw_us, 0.5);
+  std::printf("  inferd identity, bare Beast client: median %9.1f us   p90 %9.1f us   ratio %.3f\n",
+              raw, Percentile(s.raw_us, 0.9), raw / echo);
+  std::printf("  ratio inferd / echo:                %.3f   goal <= %.2f: %s\n", ratio, goal,
+              ratio <= goal ? "met" : "NOT met");
+}
+
+// Requests per second through Client::InferAsync with `concurrency` requests in flight.
+double InferdThroughput(Client& client, int concurrency, int total) {
+  std::vector<float> values(kSmallBytes / sizeof(float), 1.0f);
+  std::mutex mu;
+  std::condition_variable cv;
+  int issued = 0;
+  int completed = 0;
+  int failed = 0;
+  std::function<void()> issue;
+  issue = [&] {
+    client.InferAsync(IdentityRequest(values), [&](absl::StatusOr<InferResponse> r) {
+      bool more = false;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        ++completed;
+        if (!r.ok()) ++failed;
+        if (issued < total) {
+          ++issued;
+          more = true;
+        }
+      }
+      cv.notify_all();
+      if (more) issue();
+    });
+  };
+  const auto t0 = Clock::now();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    issued = std::min(concurrency, total);
+  }
+  for (int i = 0; i < std::min(concurrency, total); ++i) issue();
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return completed == total; });
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (failed > 0) std::fprintf(stderr, "%d inferd requests failed\n", failed);
+  return failed > 0 ? 0.0 : total / seconds;
+}
+
+double EchoThroughput(int port, int concurrency, int total) {
+  const std::string payload(kSmallBytes, 'x');
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  const auto t0 = Clock::now();
+  for (int c = 0; c < concurrency; ++c) {
+    threads.emplace_back([&, share = total / concurrency] {
+      EchoClient client(port);
+      for (int i = 0; i < share; ++i) {
+        if (!client.RoundTrip(payload)) ++failed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return failed > 0 ? 0.0 : (total / concurrency) * concurrency / seconds;
+}
+
+}  // namespace
+
+int RunHttpBench(const HttpBenchOptions& options) {
+  InferdProcess inferd;
+  if (!inferd.Start(options)) return 1;
+  EchoServer echo_server;
+  auto client = Client::Create(fmt::format("http://127.0.0.1:{}", inferd.port()));
+  if (!client.ok()) {
+    std::fprintf(stderr, "cannot connect: %s\n", std::string(client.status().message()).c_str());
+    return 1;
+  }
+  EchoClient echo(echo_server.port());
+  EchoClient raw(inferd.port());
+  std::printf("inferd-bench http: inferd on 127.0.0.1:%d, echo on 127.0.0.1:%d\n", inferd.port(),
+              echo_server.port());
+
+  Samples large;
+  if (!MeasureRoundTrips(**client, raw, echo, kLargeBytes, options.rounds,
+                         options.large_samples_per_round, large)) {
+    return 1;
+  }
+  PrintRoundTrips("round trip, FP32 [150528] = 602,112 bytes each way", large, 1.15);
+  Samples small;
+  if (!MeasureRoundTrips(**client, raw, echo, kSmallBytes, options.rounds,
+                         options.samples_per_round,
+                         small)) {
+    return 1;
+  }
+  PrintRoundTrips("round trip, FP32 [4] = 16 bytes each way", small, 1.3);
+
+  const double inferd_rps =
+      InferdThroughput(**client, options.concurrency, options.throughput_requests);
+  const double echo_rps =
+      EchoThroughput(echo_server.port(), options.concurrency, options.throughput_requests);
+  std::printf("throughput, 16-byte inputs, %d connections\n", options.concurrency);
+  std::printf("  inferd identity (InferAsync):       %9.0f requests/s\n", inferd_rps);
+  std::printf("  bare Beast echo (sync clients):     %9.0f requests/s   ratio %.3f\n", echo_rps,
+              echo_rps > 0 ? inferd_rps / echo_rps : 0.0);
+  return inferd_rps > 0 && echo_rps > 0 ? 0 : 1;
+}
+
+}  // namespace inferd::bench
