@@ -213,20 +213,60 @@ class GrpcInferStream final : public InferStream,
   grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
 };
 
+// Counts the asynchronous calls whose ClientContext is still alive.
+//
+// Every ClientContext holds a reference to the grpc::Channel. If the last one were dropped on a
+// gRPC callback thread, the Channel's destructor would shut down and join the callback threads
+// from one of them (Debian's grpc++ 1.51 then frees the completion queue twice). So the transport
+// waits, in its destructor, until every call's context is gone, and drops the Channel itself.
+class InflightCalls {
+ public:
+  class Token {
+   public:
+    explicit Token(std::shared_ptr<InflightCalls> calls) : calls_(std::move(calls)) {
+      absl::MutexLock lock(&calls_->mu_);
+      ++calls_->count_;
+    }
+    Token(const Token&) = delete;
+    Token& operator=(const Token&) = delete;
+    ~Token() {
+      absl::MutexLock lock(&calls_->mu_);
+      --calls_->count_;
+    }
+
+   private:
+    std::shared_ptr<InflightCalls> calls_;
+  };
+
+  void WaitForNone() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* count) { return *count == 0; }, &count_));
+  }
+
+ private:
+  absl::Mutex mu_;
+  int count_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 class GrpcTransport final : public ClientTransport {
  public:
   explicit GrpcTransport(std::shared_ptr<grpc::Channel> channel)
       : channel_(std::move(channel)), stub_(GRPCInferenceService::NewStub(channel_)) {}
 
+  ~GrpcTransport() override { inflight_->WaitForNone(); }
+
   void InferAsync(InferRequest request, InferCallback callback) override {
     struct Call {
+      explicit Call(std::shared_ptr<InflightCalls> calls) : token(std::move(calls)) {}
+      InflightCalls::Token token;  // First member: released after the context.
       grpc::ClientContext context;
       inference::ModelInferRequest request;
       std::shared_ptr<inference::ModelInferResponse> response =
           std::make_shared<inference::ModelInferResponse>();
       InferCallback callback;
     };
-    auto call = std::make_shared<Call>();
+    auto call = std::make_shared<Call>(inflight_);
     EncodeRequest(request, call->request);
     call->callback = std::move(callback);
     stub_->async()->ModelInfer(&call->context, &call->request, call->response.get(),
@@ -417,6 +457,7 @@ class GrpcTransport final : public ClientTransport {
 
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<Stub> stub_;
+  std::shared_ptr<InflightCalls> inflight_ = std::make_shared<InflightCalls>();
 };
 
 }  // namespace
