@@ -34,6 +34,9 @@ class InferPayload {
   std::shared_ptr<OutputAllocator> allocator;
   InferResponse response;
 
+  // The caller accepts completion on its own thread before Enqueue returns (InferOptions).
+  bool allow_inline = false;
+
   // Request parameters the scheduler honours (Triton's schedule-policy extension).
   int64_t priority = 0;          // 0: the model's default level.
   int64_t timeout_micros = 0;    // 0: the model's default.

@@ -32,26 +32,68 @@ InstanceQueueScheduler::InstanceQueueScheduler(
 InstanceQueueScheduler::~InstanceQueueScheduler() { Drain(); }
 
 void InstanceQueueScheduler::Start() {
-  absl::MutexLock lock(&join_mu_);
-  workers_.reserve(instances_.size());
-  for (const auto& instance : instances_) {
-    workers_.emplace_back([this, raw = instance.get()] { WorkerLoop(raw); });
+  std::vector<Slot*> slots;
+  {
+    // slots_ is never resized again, so the pointers stay valid.
+    absl::MutexLock lock(&mu_);
+    slots_.resize(instances_.size());
+    for (size_t i = 0; i < instances_.size(); ++i) {
+      slots_[i].instance = instances_[i].get();
+      slots.push_back(&slots_[i]);
+    }
   }
+  absl::MutexLock lock(&join_mu_);
+  workers_.reserve(slots.size());
+  for (Slot* slot : slots) workers_.emplace_back([this, slot] { WorkerLoop(slot); });
+}
+
+InstanceQueueScheduler::Slot* InstanceQueueScheduler::ClaimInlineSlotLocked(
+    const InferPayload& payload) {
+  if (!payload.allow_inline || options_.inline_max_ns <= 0 || !queue_.empty()) return nullptr;
+  if (recent_execution_ns_ < 0 || recent_execution_ns_ > options_.inline_max_ns) return nullptr;
+  for (Slot& slot : slots_) {
+    if (!slot.busy) {
+      slot.busy = true;
+      return &slot;
+    }
+  }
+  return nullptr;
 }
 
 void InstanceQueueScheduler::Enqueue(std::unique_ptr<InferPayload> payload) {
   payload->queue_start_ns = options_.clock->NowNanos();
+  Slot* slot = nullptr;
+  ModelInstance* instance = nullptr;
   {
     absl::MutexLock lock(&mu_);
     if (!stopping_) {
-      queue_.push_back(std::move(payload));
-      work_available_.Signal();
-      return;
+      slot = ClaimInlineSlotLocked(*payload);
+      if (slot == nullptr) {
+        queue_.push_back(std::move(payload));
+        // A worker whose instance runs inline ignores the queue: wake them all then, so that one
+        // with an idle instance takes the request.
+        if (inline_executing_ > 0) {
+          work_available_.SignalAll();
+        } else {
+          work_available_.Signal();
+        }
+        return;
+      }
+      instance = slot->instance;
+      ++executing_;
+      ++inline_executing_;
     }
   }
-  InferPayload::Complete(std::move(payload), absl::UnavailableError(fmt::format(
-                                                 "model '{}' version {} is unloading",
-                                                 options_.model_name, options_.model_version)));
+  if (slot == nullptr) {
+    InferPayload::Complete(std::move(payload), absl::UnavailableError(fmt::format(
+                                                   "model '{}' version {} is unloading",
+                                                   options_.model_name, options_.model_version)));
+    return;
+  }
+  Execute(*instance, slot, std::move(payload), /*is_inline=*/true);
+  absl::MutexLock lock(&mu_);
+  --inline_executing_;
+  if (stopping_ && inline_executing_ == 0) inline_done_.SignalAll();
 }
 
 void InstanceQueueScheduler::Drain() {
@@ -60,11 +102,16 @@ void InstanceQueueScheduler::Drain() {
     stopping_ = true;
     work_available_.SignalAll();
   }
-  absl::MutexLock lock(&join_mu_);
-  for (std::thread& worker : workers_) {
-    if (worker.joinable()) worker.join();
+  {
+    absl::MutexLock lock(&join_mu_);
+    for (std::thread& worker : workers_) {
+      if (worker.joinable()) worker.join();
+    }
+    workers_.clear();
   }
-  workers_.clear();
+  // Inline executions finish on their callers' threads, completion callback included.
+  absl::MutexLock lock(&mu_);
+  while (inline_executing_ > 0) inline_done_.Wait(&mu_);
 }
 
 int64_t InstanceQueueScheduler::PendingCount() const {
@@ -72,30 +119,48 @@ int64_t InstanceQueueScheduler::PendingCount() const {
   return static_cast<int64_t>(queue_.size()) + executing_;
 }
 
-void InstanceQueueScheduler::WorkerLoop(ModelInstance* instance) {
+void InstanceQueueScheduler::Execute(ModelInstance& instance, Slot* slot,
+                                     std::unique_ptr<InferPayload> payload, bool is_inline) {
+  absl::Status status = ExecuteSingleRequest(instance, *payload, options_.model_name,
+                                             *options_.clock, options_.observer);
+  if (!status.ok()) {
+    spdlog::debug("model '{}' version {}: request failed: {}", options_.model_name,
+                  options_.model_version, status.ToString());
+  }
+  const int64_t duration = payload->compute_end_ns - payload->compute_start_ns;
+  {
+    // The instance is free before the response goes out, so that the client's next request
+    // finds it idle. A worker takes the next queued request itself; after an inline execution,
+    // the instance's worker may have to.
+    absl::MutexLock lock(&mu_);
+    slot->busy = false;
+    --executing_;
+    recent_execution_ns_ = recent_execution_ns_ < 0
+                               ? duration
+                               : recent_execution_ns_ + (duration - recent_execution_ns_) / 8;
+    if (is_inline && !queue_.empty()) work_available_.SignalAll();
+  }
+  InferPayload::Complete(std::move(payload), std::move(status));
+}
+
+void InstanceQueueScheduler::WorkerLoop(Slot* slot) {
   NameCurrentThread(options_.model_name);
   while (true) {
     std::unique_ptr<InferPayload> payload;
     {
       absl::MutexLock lock(&mu_);
-      while (queue_.empty() && !stopping_) work_available_.Wait(&mu_);
+      // Work is there for this worker when its instance is not running a request inline.
       // Stopping: keep taking work until the queue is empty, then exit.
+      while (!(!queue_.empty() && !slot->busy) && !(stopping_ && queue_.empty())) {
+        work_available_.Wait(&mu_);
+      }
       if (queue_.empty()) return;
       payload = std::move(queue_.front());
       queue_.pop_front();
+      slot->busy = true;
       ++executing_;
     }
-
-    absl::Status status = ExecuteSingleRequest(*instance, *payload, options_.model_name,
-                                               *options_.clock, options_.observer);
-    if (!status.ok()) {
-      spdlog::debug("model '{}' version {}: request failed: {}", options_.model_name,
-                    options_.model_version, status.ToString());
-    }
-    InferPayload::Complete(std::move(payload), std::move(status));
-
-    absl::MutexLock lock(&mu_);
-    --executing_;
+    Execute(*slot->instance, slot, std::move(payload), /*is_inline=*/false);
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -397,6 +398,178 @@ TEST(InstanceQueueSchedulerTest, StampsQueueAndComputeTimes) {
   EXPECT_GT(stamps[0], 0);
   EXPECT_LE(stamps[0], stamps[1]);
   EXPECT_LE(stamps[1], stamps[2]);
+}
+
+
+// --- Inline execution -------------------------------------------------------------------------
+
+std::unique_ptr<Scheduler> MakeInlineScheduler(int instances, testing::FakeModelInstance::ExecuteFn fn,
+                                               absl::Duration inline_max) {
+  InstanceQueueSchedulerOptions options;
+  options.model_name = "m";
+  options.inline_max_ns = absl::ToInt64Nanoseconds(inline_max);
+  auto scheduler = CreateInstanceQueueScheduler(options, FakeInstances(instances, fn));
+  EXPECT_TRUE(scheduler.ok()) << scheduler.status();
+  return std::move(*scheduler);
+}
+
+std::unique_ptr<InferPayload> InlinePayload(float key, Completions& done, bool allow = true) {
+  auto payload = MakeFp32Payload({key}, {"OUT0"}, done.Callback(key));
+  payload->allow_inline = allow;
+  return payload;
+}
+
+// Records the thread each execution ran on, by the request's first input value.
+class ThreadLog {
+ public:
+  testing::FakeModelInstance::ExecuteFn Fn() {
+    return [this](ExecutionBatch& batch) {
+      absl::MutexLock lock(&mu_);
+      threads_[FirstInputValue(batch)] = std::this_thread::get_id();
+      return Echo(batch);
+    };
+  }
+  std::thread::id Of(float key) {
+    absl::MutexLock lock(&mu_);
+    return threads_[key];
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<float, std::thread::id> threads_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST(InstanceQueueSchedulerInlineTest, ShortExecutionsRunOnTheCallersThread) {
+  ThreadLog log;
+  Completions done;
+  auto scheduler = MakeInlineScheduler(1, log.Fn(), absl::Seconds(10));
+  // The first execution has no estimate yet: it goes to the instance's worker.
+  scheduler->Enqueue(InlinePayload(1, done));
+  ASSERT_TRUE(done.WaitFor(1));
+  EXPECT_NE(log.Of(1), std::this_thread::get_id());
+  // Now the model is known to be fast and its instance is idle: the request runs here and is
+  // complete when Enqueue returns.
+  scheduler->Enqueue(InlinePayload(2, done));
+  EXPECT_EQ(done.size(), 2u);
+  EXPECT_EQ(log.Of(2), std::this_thread::get_id());
+  Completions::Entry second = done.Get(2);
+  ASSERT_TRUE(second.status.ok()) << second.status;
+  EXPECT_THAT(second.response.outputs[0].As<float>(), ElementsAre(2));
+}
+
+TEST(InstanceQueueSchedulerInlineTest, NeverInlineUnlessTheRequestAllowsIt) {
+  ThreadLog log;
+  Completions done;
+  auto scheduler = MakeInlineScheduler(1, log.Fn(), absl::Seconds(10));
+  for (int i = 1; i <= 3; ++i) {
+    scheduler->Enqueue(InlinePayload(i, done, /*allow=*/false));
+    ASSERT_TRUE(done.WaitFor(i));
+    EXPECT_NE(log.Of(i), std::this_thread::get_id()) << "request " << i;
+  }
+}
+
+TEST(InstanceQueueSchedulerInlineTest, NeverInlineWhenExecutionsTakeLongerThanTheLimit) {
+  ThreadLog log;
+  Completions done;
+  auto slow = [&log](ExecutionBatch& batch) {
+    absl::SleepFor(absl::Milliseconds(2));
+    return log.Fn()(batch);
+  };
+  auto scheduler = MakeInlineScheduler(1, slow, absl::Microseconds(100));
+  for (int i = 1; i <= 3; ++i) {
+    scheduler->Enqueue(InlinePayload(i, done));
+    ASSERT_TRUE(done.WaitFor(i));
+    EXPECT_NE(log.Of(i), std::this_thread::get_id()) << "request " << i;
+  }
+}
+
+TEST(InstanceQueueSchedulerInlineTest, ABusyInstanceIsNeverTakenForInline) {
+  absl::Notification release;
+  std::atomic<int> active{0};
+  std::atomic<int> max_active{0};
+  std::atomic<bool> gate{false};
+  auto fn = [&](ExecutionBatch& batch) {
+    const int now = ++active;
+    int seen = max_active.load();
+    while (now > seen && !max_active.compare_exchange_weak(seen, now)) {
+    }
+    if (gate.load()) release.WaitForNotificationWithTimeout(kHangGuard);
+    --active;
+    return Echo(batch);
+  };
+  Completions done;
+  auto scheduler = MakeInlineScheduler(1, fn, absl::Seconds(10));
+  scheduler->Enqueue(InlinePayload(1, done));  // Sets the estimate, on the worker.
+  ASSERT_TRUE(done.WaitFor(1));
+  gate = true;
+  scheduler->Enqueue(InlinePayload(2, done, /*allow=*/false));  // Holds the instance.
+  while (active.load() == 0) std::this_thread::yield();
+  scheduler->Enqueue(InlinePayload(3, done));  // Must queue, not run beside request 2.
+  EXPECT_EQ(done.size(), 1u);
+  release.Notify();
+  ASSERT_TRUE(done.WaitFor(3));
+  EXPECT_EQ(max_active.load(), 1);
+  EXPECT_TRUE(done.Get(3).status.ok()) << done.Get(3).status;
+}
+
+TEST(InstanceQueueSchedulerInlineTest, RequestQueuedBehindAnInlineExecutionStillRuns) {
+  absl::Notification inline_started;
+  absl::Notification release;
+  auto fn = [&](ExecutionBatch& batch) {
+    if (FirstInputValue(batch) == 2) {
+      inline_started.Notify();
+      release.WaitForNotificationWithTimeout(kHangGuard);
+    }
+    return Echo(batch);
+  };
+  Completions done;
+  auto scheduler = MakeInlineScheduler(1, fn, absl::Seconds(10));
+  scheduler->Enqueue(InlinePayload(1, done));
+  ASSERT_TRUE(done.WaitFor(1));
+  // Request 2 runs inline on another thread and holds the only instance; request 3 queues, and
+  // the instance's worker must pick it up once request 2 ends.
+  std::thread caller([&] { scheduler->Enqueue(InlinePayload(2, done)); });
+  ASSERT_TRUE(inline_started.WaitForNotificationWithTimeout(kHangGuard));
+  scheduler->Enqueue(InlinePayload(3, done));
+  EXPECT_EQ(done.size(), 1u);
+  release.Notify();
+  caller.join();
+  ASSERT_TRUE(done.WaitFor(3));
+  EXPECT_TRUE(done.Get(3).status.ok()) << done.Get(3).status;
+  EXPECT_THAT(done.Get(3).response.outputs[0].As<float>(), ElementsAre(3));
+}
+
+TEST(InstanceQueueSchedulerInlineTest, DrainWaitsForAnInlineExecutionAndItsCallback) {
+  absl::Notification inline_started;
+  absl::Notification release;
+  auto fn = [&](ExecutionBatch& batch) {
+    if (FirstInputValue(batch) == 2) {
+      inline_started.Notify();
+      release.WaitForNotificationWithTimeout(kHangGuard);
+    }
+    return Echo(batch);
+  };
+  Completions done;
+  auto scheduler = MakeInlineScheduler(1, fn, absl::Seconds(10));
+  scheduler->Enqueue(InlinePayload(1, done));
+  ASSERT_TRUE(done.WaitFor(1));
+  std::thread caller([&] { scheduler->Enqueue(InlinePayload(2, done)); });
+  ASSERT_TRUE(inline_started.WaitForNotificationWithTimeout(kHangGuard));
+  std::atomic<bool> drained{false};
+  std::thread drainer([&] {
+    scheduler->Drain();
+    drained = true;
+  });
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_FALSE(drained.load());  // The inline request is still running.
+  release.Notify();
+  drainer.join();
+  EXPECT_EQ(done.size(), 2u);  // Drain returned only after request 2's callback.
+  caller.join();
+  // After Drain, a request is refused, inline allowed or not.
+  scheduler->Enqueue(InlinePayload(4, done));
+  ASSERT_TRUE(done.WaitFor(3));
+  EXPECT_EQ(done.Get(4).status.code(), absl::StatusCode::kUnavailable);
 }
 
 }  // namespace

@@ -39,6 +39,8 @@ class Scheduler {
 
   // Takes the request. Always finishes it through InferPayload::Complete, on success or failure:
   // a scheduler that is stopping completes it with UNAVAILABLE naming the model. Thread-safe.
+  // When payload->allow_inline is set, a scheduler may execute the request on the calling thread
+  // and complete it before Enqueue returns.
   virtual void Enqueue(std::unique_ptr<InferPayload> payload) = 0;
 
   // Stops accepting requests, lets every queued and running request finish, and joins the
@@ -55,6 +57,10 @@ struct InstanceQueueSchedulerOptions {
   int64_t model_version = 0;
   const Clock* clock = Clock::Real();
   ExecutionObserver* observer = nullptr;  // may be null; must outlive the scheduler
+  // Inline execution: a request that allows it runs on the calling thread when the queue is
+  // empty, an instance is idle, and the model's recent executions took at most this long (a
+  // hand-off to an instance thread and back costs more than such an execution). 0: never.
+  int64_t inline_max_ns = 0;
 };
 
 // A per-model FIFO feeding N instances, one thread per instance; each instance runs one request at

@@ -48,7 +48,8 @@ InferenceServer::InferenceServer(ServerOptions options, ModelRepository reposito
     : options_(std::move(options)) {
   loader_ = std::make_unique<BackendLoader>(
       BackendLoaderOptions{.backend_directory = options_.backend_directory});
-  factory_ = std::make_unique<ModelVersionFactory>(loader_.get());
+  factory_ = std::make_unique<ModelVersionFactory>(
+      loader_.get(), static_cast<int64_t>(options_.inline_execution_max_us) * 1000);
   lifecycle_ = std::make_unique<ModelLifecycle>(std::move(repository), factory_.get());
 }
 
@@ -112,14 +113,14 @@ void InferenceServer::PollLoop() {
 }
 
 void InferenceServer::Infer(InferRequest request, InferCallback callback,
-                            std::shared_ptr<OutputAllocator> allocator) {
-  Dispatch(std::move(request), std::move(callback), std::move(allocator),
+                            std::shared_ptr<OutputAllocator> allocator, InferOptions options) {
+  Dispatch(std::move(request), std::move(callback), std::move(allocator), options,
            Clock::Real()->NowNanos(), /*retries_left=*/2);
 }
 
 void InferenceServer::Dispatch(InferRequest request, InferCallback callback,
-                               std::shared_ptr<OutputAllocator> allocator, int64_t received_ns,
-                               int retries_left) {
+                               std::shared_ptr<OutputAllocator> allocator, InferOptions options,
+                               int64_t received_ns, int retries_left) {
   if (shutting_down_.load(std::memory_order_acquire)) {
     callback(absl::UnavailableError("inferd is shutting down and accepts no new requests"));
     return;
@@ -132,6 +133,7 @@ void InferenceServer::Dispatch(InferRequest request, InferCallback callback,
   auto model = std::static_pointer_cast<LoadedModel>(handle->servable);
   auto payload = std::make_unique<InferPayload>();
   payload->received_ns = received_ns;
+  payload->allow_inline = options.allow_inline;
   payload->request = std::move(request);
   payload->allocator = allocator ? std::move(allocator) : HeapOutputAllocator();
   if (absl::Status valid = ValidateAndPrepare(model->config(), *payload); !valid.ok()) {
@@ -139,7 +141,7 @@ void InferenceServer::Dispatch(InferRequest request, InferCallback callback,
     callback(std::move(valid));
     return;
   }
-  payload->on_complete = [this, model, retries_left, callback = std::move(callback)](
+  payload->on_complete = [this, model, options, retries_left, callback = std::move(callback)](
                              std::unique_ptr<InferPayload> done, absl::Status status) mutable {
     const int64_t now = Clock::Real()->NowNanos();
     if (!status.ok()) {
@@ -148,7 +150,7 @@ void InferenceServer::Dispatch(InferRequest request, InferCallback callback,
         // Refused by a version that was being replaced or unloaded before it ran: look the
         // model up again, so a reload never fails a request.
         Dispatch(std::move(done->request), std::move(callback), std::move(done->allocator),
-                 done->received_ns, retries_left - 1);
+                 options, done->received_ns, retries_left - 1);
         return;
       }
       model->stats().RecordFailure(now - done->received_ns,

@@ -84,6 +84,7 @@ absl::StatusOr<std::shared_ptr<Servable>> ModelVersionFactory::Create(
   options.model_name = location.model_name;
   options.model_version = location.version;
   options.observer = &model->stats_;
+  options.inline_max_ns = inline_max_ns_;
   // The dynamic batcher when the config has dynamic_batching, else the instance queue.
   auto scheduler = CreateModelScheduler(config, std::move(options), std::move(instances));
   if (!scheduler.ok()) return scheduler.status();

@@ -41,12 +41,15 @@ class LoadedModel final : public Servable {
 // plugin, creates instance_group count instances and their scheduler.
 class ModelVersionFactory final : public ServableFactory {
  public:
-  explicit ModelVersionFactory(BackendLoader* loader) : loader_(loader) {}
+  // inline_max_ns: InstanceQueueSchedulerOptions::inline_max_ns for every model.
+  ModelVersionFactory(BackendLoader* loader, int64_t inline_max_ns)
+      : loader_(loader), inline_max_ns_(inline_max_ns) {}
   absl::StatusOr<std::shared_ptr<Servable>> Create(const inference::ModelConfig& config,
                                                    const ServableLocation& location) override;
 
  private:
   BackendLoader* loader_;
+  int64_t inline_max_ns_;
 };
 
 }  // namespace inferd

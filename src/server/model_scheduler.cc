@@ -58,6 +58,7 @@ absl::StatusOr<std::unique_ptr<Scheduler>> CreateModelScheduler(
   queue.model_name = options.model_name;
   queue.model_version = options.model_version;
   queue.observer = options.observer;
+  queue.inline_max_ns = options.inline_max_ns;
   return CreateInstanceQueueScheduler(std::move(queue), std::move(instances));
 }
 

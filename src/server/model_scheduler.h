@@ -25,6 +25,7 @@ struct ModelSchedulerOptions {
   std::string model_name;
   int64_t model_version = 0;
   ExecutionObserver* observer = nullptr;  // May be null; must outlive the scheduler.
+  int64_t inline_max_ns = 0;              // InstanceQueueSchedulerOptions::inline_max_ns.
 };
 
 absl::StatusOr<std::unique_ptr<Scheduler>> CreateModelScheduler(

@@ -40,6 +40,11 @@ int Run(int argc, char** argv) {
                  "Exit when a model fails to load at start-up (default true)");
   app.add_option("--backend-directory", options.backend_directory,
                  "Folder with backend plugins (default: ../backends next to the executable)");
+  app.add_option("--inline-execution-max-us", options.inline_execution_max_us,
+                 "Run a request on the transport's thread, saving two thread hand-offs, when its "
+                 "model (no dynamic batching) has an idle instance, nothing queued and recent "
+                 "executions of at most this many microseconds (0: never; default 100)")
+      ->check(CLI::NonNegativeNumber);
   bool allow_grpc = true;
   inferd::GrpcServerOptions grpc_options;
   app.add_option("--allow-grpc", allow_grpc, "Serve the KServe v2 gRPC API (default true)");

@@ -170,7 +170,7 @@ class InferCall final : public Tag {
     context_->inference().Infer(
         std::move(decoded->request),
         [this](absl::StatusOr<InferResponse> result) { Complete(std::move(result)); },
-        *std::move(allocator));
+        *std::move(allocator), InferOptions{.allow_inline = true});
   }
 
  private:
@@ -294,7 +294,7 @@ class StreamCall {
           if (!s.ok()) SetError(*message, s, *response);
           Enqueue(response, /*completes_request=*/true);
         },
-        *std::move(allocator));
+        *std::move(allocator), InferOptions{.allow_inline = true});
   }
 
   static void SetError(const inference::ModelInferRequest& request, const absl::Status& status,

@@ -416,7 +416,7 @@ void HttpApi::HandleInfer(HttpRequest request, std::string model, int64_t versio
                    }
                    respond(std::move(r));
                  },
-                 *std::move(allocator));
+                 *std::move(allocator), InferOptions{.allow_inline = true});
 }
 
 }  // namespace inferd

@@ -288,7 +288,7 @@ void Connection::HandleRequest(const RequestSlot& slot) {
         --self->in_flight_;
         self->flight_cv_.Signal();
       },
-      area);
+      area, InferOptions{.allow_inline = true});
 }
 
 absl::StatusOr<InferRequest> Connection::BuildRequest(const RequestBlob& blob) {
