@@ -2,7 +2,6 @@
 #include "grpc_bench.h"
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,12 +18,12 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "child_process.h"
 #include "fmt/format.h"
 #include "grpc_service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "inferd/client.h"
 
-extern char** environ;
 
 namespace inferd::bench {
 namespace {
@@ -35,76 +34,6 @@ using inference::GRPCInferenceService;
 constexpr size_t kLargeBytes = 602112;  // One ResNet50 input: 3 × 224 × 224 FP32.
 constexpr size_t kSmallBytes = 16;
 constexpr int kMaxMessageBytes = 48 * 1024 * 1024;
-
-// A child process whose output is drained by a thread, so it never blocks on a full pipe.
-class Child {
- public:
-  explicit Child(const std::vector<std::string>& args) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), environ) != 0) {
-      pid_ = -1;
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    reader_ = std::thread([this, fd = fds[0]] {
-      char buffer[4096];
-      ssize_t n;
-      while ((n = read(fd, buffer, sizeof(buffer))) > 0) {
-        absl::MutexLock lock(&mu_);
-        output_.append(buffer, static_cast<size_t>(n));
-      }
-      close(fd);
-      absl::MutexLock lock(&mu_);
-      eof_ = true;
-    });
-  }
-  ~Child() {
-    Stop();
-    reader_.join();
-  }
-
-  // The port from "<prefix><host>:<port>" in the output; 0 if it never appears.
-  int WaitForPort(const std::string& prefix) {
-    absl::MutexLock lock(&mu_);
-    auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return eof_ || output_.find(prefix) != std::string::npos;
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&seen), absl::Seconds(60));
-    const size_t at = output_.find(prefix);
-    if (at == std::string::npos) return 0;
-    const size_t eol = output_.find('\n', at);
-    const std::string line = output_.substr(at, eol - at);
-    return std::atoi(line.substr(line.rfind(':') + 1).c_str());
-  }
-
-  void Stop() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGTERM);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
-  std::string output() {
-    absl::MutexLock lock(&mu_);
-    return output_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::thread reader_;
-  absl::Mutex mu_;
-  std::string output_ ABSL_GUARDED_BY(mu_);
-  bool eof_ ABSL_GUARDED_BY(mu_) = false;
-};
 
 // A round-trip source: one request of a given size, synchronously or with N in flight.
 class Target {
@@ -381,10 +310,10 @@ int RunGrpcBench(const GrpcBenchOptions& options) {
       options.inferd_path, "--model-repository=" + options.model_repository, "--grpc-port=0",
       "--allow-http=false", "--allow-metrics=false"};
   inferd_args.insert(inferd_args.end(), options.inferd_args.begin(), options.inferd_args.end());
-  Child inferd(inferd_args);
-  Child echo({options.self_path, "grpc-echo-server", "--port=0",
+  ChildProcess inferd(inferd_args);
+  ChildProcess echo({options.self_path, "grpc-echo-server", "--port=0",
               fmt::format("--threads={}", options.threads)});
-  Child callback_echo({options.self_path, "grpc-echo-server", "--port=0", "--api=callback"});
+  ChildProcess callback_echo({options.self_path, "grpc-echo-server", "--port=0", "--api=callback"});
   const int inferd_port = inferd.WaitForPort("GRPC server listening on ");
   const int echo_port = echo.WaitForPort("ECHO server (completion-queue API) listening on ");
   const int callback_port = callback_echo.WaitForPort("ECHO server (callback API) listening on ");

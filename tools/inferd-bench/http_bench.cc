@@ -2,7 +2,6 @@
 #include "http_bench.h"
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,10 +23,10 @@
 #include <thread>
 #include <vector>
 
+#include "child_process.h"
 #include "fmt/format.h"
 #include "inferd/client.h"
 
-extern char** environ;
 
 namespace inferd::bench {
 namespace {
@@ -40,75 +39,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kLargeBytes = 602112;  // ResNet50's 1x3x224x224 FP32 input.
 constexpr size_t kSmallBytes = 16;
-
-// The inferd binary as a child process; its output is drained by a thread.
-class InferdProcess {
- public:
-  bool Start(const HttpBenchOptions& options) {
-    int fds[2];
-    if (pipe(fds) != 0) return false;
-    std::vector<std::string> args = {options.inferd_path,
-                                     "--model-repository=" + options.model_repository,
-                                     "--http-port=0", "--http-address=127.0.0.1"};
-    args.insert(args.end(), options.inferd_args.begin(), options.inferd_args.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    const int rc = posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    if (rc != 0) {
-      close(fds[0]);
-      return false;
-    }
-    fd_ = fds[0];
-    std::string output;
-    char buffer[4096];
-    while (output.find("inferd ready") == std::string::npos) {
-      const ssize_t n = read(fd_, buffer, sizeof(buffer));
-      if (n <= 0) break;
-      output.append(buffer, static_cast<size_t>(n));
-    }
-    const std::string marker = "HTTP server listening on ";
-    const size_t at = output.find(marker);
-    const size_t end = at == std::string::npos ? at : output.find('\n', at);
-    const size_t colon = at == std::string::npos ? at : output.rfind(':', end);
-    if (output.find("inferd ready") == std::string::npos || colon == std::string::npos ||
-        colon < at) {
-      std::fprintf(stderr, "inferd did not start:\n%s\n", output.c_str());
-      return false;
-    }
-    port_ = std::atoi(output.c_str() + colon + 1);
-    drain_ = std::thread([fd = fd_] {
-      char b[4096];
-      while (read(fd, b, sizeof(b)) > 0) {
-      }
-    });
-    return true;
-  }
-
-  ~InferdProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (drain_.joinable()) drain_.join();
-    if (fd_ >= 0) close(fd_);
-  }
-
-  int port() const { return port_; }
-
- private:
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  int port_ = 0;
-  std::thread drain_;
-};
 
 // A completion condition letting each read take all the socket has (asio's transfer_all stops
 // each read at 64 KiB); inferd's server and client read bodies this way too.
@@ -142,21 +72,18 @@ void AsyncReadBody(Stream& socket, beast::flat_buffer& buffer, Parser& parser,
                    ReadAllAvailable(length - buffered), std::forward<Handler>(handler));
 }
 
-// The baseline server: Beast, asynchronous, keep-alive, TCP_NODELAY; answers every request with
-// its own body. It moves bytes the way inferd's server does (64 KiB reads, the body read straight
+// The baseline server: Beast, asynchronous, keep-alive, TCP_NODELAY, one I/O thread; answers
+// every request with its own body. It runs in its own process (`inferd-bench http-echo-server`),
+// as inferd does, so both sides pay for the same process boundary. It moves bytes the way inferd's server does (64 KiB reads, the body read straight
 // into a reused buffer, the response written from it with no copy), so the ratio measures what
 // inferd adds on top of the transport: JSON, the model's queue and thread, the identity copy.
 class EchoServer {
  public:
   EchoServer() : acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     Accept();
-    thread_ = std::thread([this] { ioc_.run(); });
-  }
-  ~EchoServer() {
-    ioc_.stop();
-    thread_.join();
   }
   int port() const { return acceptor_.local_endpoint().port(); }
+  void Run() { ioc_.run(); }
 
  private:
   struct Session : std::enable_shared_from_this<Session> {
@@ -199,9 +126,8 @@ class EchoServer {
     });
   }
 
-  asio::io_context ioc_;
+  asio::io_context ioc_{1};
   tcp::acceptor acceptor_;
-  std::thread thread_;
 };
 
 // The baseline client: one synchronous Beast connection; the request is written from the
@@ -394,19 +320,39 @@ double EchoThroughput(int port, int concurrency, int total) {
 
 }  // namespace
 
+int RunHttpEchoServer() {
+  EchoServer server;
+  std::printf("ECHO server listening on 127.0.0.1:%d\n", server.port());
+  std::fflush(stdout);
+  server.Run();  // Until SIGTERM ends the process.
+  return 0;
+}
+
 int RunHttpBench(const HttpBenchOptions& options) {
-  InferdProcess inferd;
-  if (!inferd.Start(options)) return 1;
-  EchoServer echo_server;
-  auto client = Client::Create(fmt::format("http://127.0.0.1:{}", inferd.port()));
+  std::vector<std::string> args = {options.inferd_path,
+                                   "--model-repository=" + options.model_repository,
+                                   "--http-port=0", "--http-address=127.0.0.1",
+                                   "--allow-grpc=false", "--allow-metrics=false"};
+  args.insert(args.end(), options.inferd_args.begin(), options.inferd_args.end());
+  ChildProcess inferd(args);
+  ChildProcess echo_server({options.self_path, "http-echo-server"});
+  const int inferd_port =
+      inferd.WaitForOutput("inferd ready") ? inferd.WaitForPort("HTTP server listening on ") : 0;
+  const int echo_port = echo_server.WaitForPort("ECHO server listening on ");
+  if (inferd_port == 0 || echo_port == 0) {
+    std::fprintf(stderr, "a server did not start:\n%s\n%s\n", inferd.output().c_str(),
+                 echo_server.output().c_str());
+    return 1;
+  }
+  auto client = Client::Create(fmt::format("http://127.0.0.1:{}", inferd_port));
   if (!client.ok()) {
     std::fprintf(stderr, "cannot connect: %s\n", std::string(client.status().message()).c_str());
     return 1;
   }
-  EchoClient echo(echo_server.port());
-  EchoClient raw(inferd.port());
-  std::printf("inferd-bench http: inferd on 127.0.0.1:%d, echo on 127.0.0.1:%d\n", inferd.port(),
-              echo_server.port());
+  EchoClient echo(echo_port);
+  EchoClient raw(inferd_port);
+  std::printf("inferd-bench http: inferd on 127.0.0.1:%d, echo on 127.0.0.1:%d\n", inferd_port,
+              echo_port);
 
   Samples large;
   if (!MeasureRoundTrips(**client, raw, echo, kLargeBytes, options.rounds,
@@ -425,7 +371,7 @@ int RunHttpBench(const HttpBenchOptions& options) {
   const double inferd_rps =
       InferdThroughput(**client, options.concurrency, options.throughput_requests);
   const double echo_rps =
-      EchoThroughput(echo_server.port(), options.concurrency, options.throughput_requests);
+      EchoThroughput(echo_port, options.concurrency, options.throughput_requests);
   std::printf("throughput, 16-byte inputs, %d connections\n", options.concurrency);
   std::printf("  inferd identity (InferAsync):       %9.0f requests/s\n", inferd_rps);
   std::printf("  bare Beast echo (sync clients):     %9.0f requests/s   ratio %.3f\n", echo_rps,

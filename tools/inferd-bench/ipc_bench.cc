@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,16 +16,15 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <regex>
 #include <sstream>
 #include <thread>
 
+#include "child_process.h"
 #include "fmt/format.h"
 #include "inferd/client.h"
 #include "inferd/shm.h"
 #include "transport/ipc/shm_ring.h"
 
-extern char** environ;
 
 namespace inferd::bench {
 namespace {
@@ -85,56 +83,6 @@ PingPong* MapPingPong(const std::string& name, bool create) {
   close(fd);
   return p == MAP_FAILED ? nullptr : static_cast<PingPong*>(p);
 }
-
-// ---- Child processes ----
-
-class Child {
- public:
-  explicit Child(const std::vector<std::string>& args) {
-    out_path_ = fmt::format("/tmp/inferd-bench-ipc-{}-{}.log", getpid(), counter_++);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path_.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), environ) != 0) {
-      pid_ = -1;
-    }
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Child() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-    unlink(out_path_.c_str());
-  }
-  std::string Output() const {
-    std::ifstream in(out_path_);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-  // The first match of `pattern`'s group 1 in the output, waiting up to 60 s.
-  std::string WaitFor(const std::string& pattern) {
-    const std::regex re(pattern);
-    for (int i = 0; i < 600; ++i) {
-      std::smatch m;
-      const std::string out = Output();
-      if (std::regex_search(out, m, re)) return m.size() > 1 ? m[1].str() : m[0].str();
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return "";
-  }
-
- private:
-  static inline int counter_ = 0;
-  pid_t pid_ = -1;
-  std::string out_path_;
-};
 
 // ---- Measurement ----
 
@@ -215,13 +163,13 @@ int RunIpcBench(const IpcBenchOptions& options) {
       "--ipc-socket-path=" + socket,
       fmt::format("--ipc-spin-us={}", options.spin_us)};
   inferd_args.insert(inferd_args.end(), options.inferd_args.begin(), options.inferd_args.end());
-  Child inferd(inferd_args);
-  if (inferd.WaitFor("inferd ready").empty()) {
-    std::fprintf(stderr, "inferd did not start:\n%s\n", inferd.Output().c_str());
+  ChildProcess inferd(inferd_args);
+  if (!inferd.WaitForOutput("inferd ready")) {
+    std::fprintf(stderr, "inferd did not start:\n%s\n", inferd.output().c_str());
     return 1;
   }
-  const std::string grpc_port = inferd.WaitFor(R"(GRPC server listening on \S+:(\d+))");
-  const std::string http_port = inferd.WaitFor(R"(HTTP server listening on \S+:(\d+))");
+  const std::string grpc_port = std::to_string(inferd.WaitForPort("GRPC server listening on "));
+  const std::string http_port = std::to_string(inferd.WaitForPort("HTTP server listening on "));
 
   const std::string shm_name = fmt::format("/inferd-bench-pingpong-{}", getpid());
   shm_unlink(shm_name.c_str());
@@ -230,10 +178,10 @@ int RunIpcBench(const IpcBenchOptions& options) {
     std::fprintf(stderr, "cannot create %s: %s\n", shm_name.c_str(), std::strerror(errno));
     return 1;
   }
-  Child pingpong({options.self_path, "shm-pingpong-server", "--name=" + shm_name,
+  ChildProcess pingpong({options.self_path, "shm-pingpong-server", "--name=" + shm_name,
                   fmt::format("--spin-us={}", options.spin_us)});
-  if (pingpong.WaitFor("PINGPONG ready").empty()) {
-    std::fprintf(stderr, "ping-pong server did not start:\n%s\n", pingpong.Output().c_str());
+  if (!pingpong.WaitForOutput("PINGPONG ready")) {
+    std::fprintf(stderr, "ping-pong server did not start:\n%s\n", pingpong.output().c_str());
     return 1;
   }
 

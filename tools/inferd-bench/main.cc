@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
   echo_cmd->add_option("--api", echo_api)->check(CLI::IsMember({"cq", "callback"}));
   inferd::bench::HttpBenchOptions http_bench;
   http_bench.inferd_path = SiblingBinary("inferd");
+  http_bench.self_path = SiblingBinary("inferd-bench");
   auto* http_cmd = app.add_subcommand(
       "http", "HTTP round trips and throughput of inferd against a bare Boost.Beast echo");
   http_cmd->add_option("--model-repository", http_bench.model_repository)->required();
@@ -71,6 +72,9 @@ int main(int argc, char** argv) {
                        "602,112-byte samples per round");
   http_cmd->add_option("--concurrency", http_bench.concurrency, "Connections for throughput");
   http_cmd->add_option("--requests", http_bench.throughput_requests, "Throughput requests");
+  auto* http_echo_cmd =
+      app.add_subcommand("http-echo-server", "The bare Boost.Beast echo baseline server");
+  http_echo_cmd->group("");  // Started by `http`; hidden from --help.
   inferd::bench::BatchingBenchOptions batching;
   auto* batching_cmd = app.add_subcommand(
       "batching", "Dynamic batching throughput against full batches sent directly (in-process)");
@@ -122,6 +126,7 @@ int main(int argc, char** argv) {
   }
   if (metrics_cmd->parsed()) return inferd::bench::RunMetricsBench(metrics_bench);
   if (http_cmd->parsed()) return inferd::bench::RunHttpBench(http_bench);
+  if (http_echo_cmd->parsed()) return inferd::bench::RunHttpEchoServer();
   if (batching_cmd->parsed()) return inferd::bench::RunBatchingBench(batching);
   if (grpc_cmd->parsed()) return inferd::bench::RunGrpcBench(grpc);
   if (echo_cmd->parsed()) return inferd::bench::RunGrpcEchoServer(echo_port, echo_threads, echo_api == "callback");

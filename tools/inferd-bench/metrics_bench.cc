@@ -2,7 +2,6 @@
 #include "metrics_bench.h"
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,88 +9,21 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <regex>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "child_process.h"
 #include "fmt/format.h"
 #include "http_fetch.h"
 #include "inferd/client.h"
 
-extern char** environ;
 
 namespace inferd::bench {
 namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// An inferd child process; its output is drained by a thread and searched for listening ports.
-class Server {
- public:
-  explicit Server(const std::vector<std::string>& args) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    std::vector<char*> argv;
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), environ) != 0) {
-      pid_ = -1;
-    }
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    reader_ = std::thread([this, fd = fds[0]] {
-      char buffer[4096];
-      for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) {
-        absl::MutexLock lock(&mu_);
-        output_.append(buffer, static_cast<size_t>(n));
-      }
-      close(fd);
-      absl::MutexLock lock(&mu_);
-      eof_ = true;
-    });
-  }
-  ~Server() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      waitpid(pid_, nullptr, 0);
-    }
-    reader_.join();
-  }
-  // Waits for "inferd ready"; false if the process ended first.
-  bool WaitReady() {
-    absl::MutexLock lock(&mu_);
-    auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return eof_ || output_.find("inferd ready") != std::string::npos;
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&seen), absl::Seconds(60));
-    return output_.find("inferd ready") != std::string::npos;
-  }
-  int Port(const std::string& name) {
-    absl::MutexLock lock(&mu_);
-    std::smatch m;
-    if (!std::regex_search(output_, m, std::regex(name + R"( server listening on \S+:(\d+))"))) {
-      return 0;
-    }
-    return std::stoi(m[1]);
-  }
-  std::string output() {
-    absl::MutexLock lock(&mu_);
-    return output_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::thread reader_;
-  absl::Mutex mu_;
-  std::string output_ ABSL_GUARDED_BY(mu_);
-  bool eof_ ABSL_GUARDED_BY(mu_) = false;
-};
 
 InferRequest IdentityRequest(const std::vector<float>& input) {
   InferRequest request;
@@ -149,16 +81,16 @@ int RunMetricsBench(const MetricsBenchOptions& options) {
                                  fmt::format("--metrics-interval-ms={}", options.interval_ms)});
   std::vector<std::string> off_args = common;
   off_args.push_back("--allow-metrics=false");
-  Server on(on_args);
-  Server off(off_args);
-  if (!on.WaitReady() || !off.WaitReady()) {
+  ChildProcess on(on_args);
+  ChildProcess off(off_args);
+  if (!on.WaitForOutput("inferd ready") || !off.WaitForOutput("inferd ready")) {
     std::fprintf(stderr, "inferd did not start:\n%s\n%s\n", on.output().c_str(),
                  off.output().c_str());
     return 1;
   }
-  const int metrics_port = on.Port("METRICS");
-  auto on_client = Client::Create(fmt::format("grpc://127.0.0.1:{}", on.Port("GRPC")));
-  auto off_client = Client::Create(fmt::format("grpc://127.0.0.1:{}", off.Port("GRPC")));
+  const int metrics_port = on.WaitForPort("METRICS server listening on ");
+  auto on_client = Client::Create(fmt::format("grpc://127.0.0.1:{}", on.WaitForPort("GRPC server listening on ")));
+  auto off_client = Client::Create(fmt::format("grpc://127.0.0.1:{}", off.WaitForPort("GRPC server listening on ")));
   if (!on_client.ok() || !off_client.ok() || metrics_port == 0) {
     std::fprintf(stderr, "cannot connect to the servers\n");
     return 1;

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "child_process.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+extern char** environ;
+
+namespace inferd::bench {
+
+ChildProcess::ChildProcess(const std::vector<std::string>& args) {
+  if (args.empty()) return;
+  int fds[2];
+  if (pipe(fds) != 0) return;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  if (posix_spawn(&pid_, args[0].c_str(), &actions, nullptr, argv.data(), environ) != 0) {
+    pid_ = -1;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  reader_ = std::thread([this, fd = fds[0]] {
+    char buffer[4096];
+    ssize_t n;
+    while ((n = read(fd, buffer, sizeof(buffer))) > 0) {
+      absl::MutexLock lock(&mu_);
+      output_.append(buffer, static_cast<size_t>(n));
+    }
+    close(fd);
+    absl::MutexLock lock(&mu_);
+    eof_ = true;
+  });
+}
+
+ChildProcess::~ChildProcess() {
+  Stop();
+  if (reader_.joinable()) reader_.join();
+}
+
+bool ChildProcess::WaitForOutput(const std::string& text, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto seen = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return eof_ || output_.find(text) != std::string::npos;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&seen), timeout);
+  return output_.find(text) != std::string::npos;
+}
+
+int ChildProcess::WaitForPort(const std::string& prefix, absl::Duration timeout) {
+  if (!WaitForOutput(prefix, timeout)) return 0;
+  absl::MutexLock lock(&mu_);
+  // The whole line: wait for its end too.
+  auto line_complete = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return eof_ || output_.find('\n', output_.find(prefix)) != std::string::npos;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&line_complete), timeout);
+  const size_t at = output_.find(prefix);
+  const size_t eol = output_.find('\n', at);
+  const std::string line = output_.substr(at, eol == std::string::npos ? eol : eol - at);
+  const size_t colon = line.rfind(':');
+  return colon == std::string::npos ? 0 : std::atoi(line.c_str() + colon + 1);
+}
+
+int ChildProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return status;
+}
+
+std::string ChildProcess::output() {
+  absl::MutexLock lock(&mu_);
+  return output_;
+}
+
+}  // namespace inferd::bench

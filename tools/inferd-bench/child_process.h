@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+// A benchmark's server in its own process (inferd, or a bare baseline server that inferd-bench
+// starts as one of its own subcommands), so that every side of a comparison pays for the same
+// process boundary. Its output is collected by a thread, so the child never blocks on a full pipe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace inferd::bench {
+
+class ChildProcess {
+ public:
+  // Starts args[0] with the arguments that follow; failure shows as running() == false.
+  explicit ChildProcess(const std::vector<std::string>& args);
+  ~ChildProcess();  // Stop(), then collects the rest of the output.
+
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+
+  // True once `text` appeared in the output; false when the child ended or `timeout` passed.
+  bool WaitForOutput(const std::string& text, absl::Duration timeout = absl::Seconds(60));
+
+  // The port of the first line containing `prefix`, which ends in ":<port>" (the "listening on
+  // host:port" lines of inferd and the baselines); 0 when no such line appears in time.
+  int WaitForPort(const std::string& prefix, absl::Duration timeout = absl::Seconds(60));
+
+  // SIGTERM, then waits; the exit status as waitpid gives it (-1 when not running).
+  int Stop();
+
+  std::string output();
+
+ private:
+  pid_t pid_ = -1;
+  std::thread reader_;
+  absl::Mutex mu_;
+  std::string output_ ABSL_GUARDED_BY(mu_);
+  bool eof_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace inferd::bench
