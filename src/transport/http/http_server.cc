@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "transport/http/http_server.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
@@ -44,13 +45,24 @@ auto ReadAllAvailable(size_t total) {
   };
 }
 
+// One io_context per I/O thread, each run by its thread alone (no locking inside asio, and no
+// hand-off between I/O threads: a connection lives on one thread, which reads, runs a short model
+// inline, and writes). The acceptor hands new connections out round robin.
 struct HttpServer::Impl {
   Impl(InferenceServer* server, const HttpServerOptions& options)
       : options(options),
         pool(BufferPool::Create(options.buffer_cache_bytes)),
         api(server, pool->output_allocator(), options.shm_registry),
-        ioc(std::max(1, options.thread_count)),
-        acceptor(ioc) {}
+        contexts(MakeContexts(options.thread_count)),
+        acceptor(*contexts.front()) {}
+
+  static std::vector<std::unique_ptr<asio::io_context>> MakeContexts(int count) {
+    std::vector<std::unique_ptr<asio::io_context>> out;
+    for (int i = 0; i < std::max(1, count); ++i) {
+      out.push_back(std::make_unique<asio::io_context>(1));
+    }
+    return out;
+  }
 
   void Accept();
   void RequestStarted() {
@@ -65,9 +77,10 @@ struct HttpServer::Impl {
   HttpServerOptions options;
   std::shared_ptr<BufferPool> pool;
   HttpApi api;
-  asio::io_context ioc;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  size_t next_context = 0;  // Where the next connection goes; the accept handler's only.
   tcp::acceptor acceptor;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::vector<std::thread> threads;
   int port = 0;
   bool stopped = false;
@@ -217,10 +230,11 @@ class Session : public std::enable_shared_from_this<Session> {
     request.body_size = size;
     request.body_owner = std::move(owner);
     server_->RequestStarted();
-    // The responder runs on this strand, or on a model instance's thread for inference. Either
-    // way nothing else touches this connection until the response is written (no read is
-    // pending, no timer runs), so the write starts right there: its first send happens on the
-    // calling thread, and its completion comes back through the strand.
+    // The responder runs on this connection's I/O thread (errors, other endpoints, inference
+    // run inline) or on a model instance's thread. Either way nothing else touches this
+    // connection until the response is written (no read is pending, no timer runs), so the write
+    // starts right there: its first send happens on the calling thread, and its completion comes
+    // back on the connection's I/O thread.
     server_->api.Handle(std::move(request), [self = shared_from_this()](HttpResponse response) {
       self->Write(std::move(response), /*close=*/false, /*counted=*/true);
     });
@@ -304,7 +318,9 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 void HttpServer::Impl::Accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+  asio::io_context& target = *contexts[next_context];
+  next_context = (next_context + 1) % contexts.size();
+  acceptor.async_accept(target, [this](beast::error_code ec, tcp::socket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
       spdlog::warn("HTTP accept failed: {}", ec.message());
@@ -324,7 +340,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(InferenceServer* 
                                                                const HttpServerOptions& options) {
   auto impl = std::make_unique<Impl>(server, options);
   beast::error_code ec;
-  tcp::resolver resolver(impl->ioc);
+  tcp::resolver resolver(*impl->contexts.front());
   auto endpoints = resolver.resolve(options.address, std::to_string(options.port),
                                     tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || endpoints.empty()) {
@@ -342,9 +358,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(InferenceServer* 
   }
   impl->port = impl->acceptor.local_endpoint().port();
   impl->Accept();
-  impl->work.emplace(impl->ioc.get_executor());
-  for (int i = 0; i < std::max(1, options.thread_count); ++i) {
-    impl->threads.emplace_back([ioc = &impl->ioc] { ioc->run(); });
+  for (auto& context : impl->contexts) {
+    impl->work.push_back(asio::make_work_guard(*context));
+    impl->threads.emplace_back([ioc = context.get()] {
+      pthread_setname_np(pthread_self(), "inferd-http");
+      ioc->run();
+    });
   }
   spdlog::info("HTTP server listening on {}:{}", options.address, impl->port);
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
@@ -355,7 +374,7 @@ int HttpServer::port() const { return impl_->port; }
 void HttpServer::Stop() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
-  asio::post(impl_->ioc, [impl = impl_.get()] {
+  asio::post(*impl_->contexts.front(), [impl = impl_.get()] {
     beast::error_code ec;
     impl->acceptor.close(ec);
   });
@@ -369,8 +388,8 @@ void HttpServer::Stop() {
       spdlog::warn("HTTP server stopping with {} responses unwritten", impl_->in_flight);
     }
   }
-  impl_->work.reset();
-  impl_->ioc.stop();
+  impl_->work.clear();
+  for (auto& context : impl_->contexts) context->stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
 }
