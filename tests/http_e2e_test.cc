@@ -4,10 +4,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <future>
 #include <limits>
+#include <thread>
 
 #include "http_test_util.h"
 #include "inferd/client.h"
@@ -424,6 +426,53 @@ TEST_F(HttpE2e, ManyAsyncRequestsInFlightWithFuturesAndCallbacks) {
   }
   all_callbacks.get_future().wait();
   EXPECT_EQ(callbacks_ok.load(), kRequests);
+}
+
+// Blocking calls run on the caller's thread over connections that asynchronous calls also use
+// (each connection moves between the two as needed); the results must never mix up.
+TEST_F(HttpE2e, BlockingAndAsyncCallsShareOneClientFromManyThreads) {
+  auto client = NewClient();
+  auto request_of = [](float value, std::vector<float>& storage) {
+    storage = {value, -value};
+    InferRequest request;
+    request.model_name = "identity";
+    request.inputs.push_back(InferInput::Copy<float>("INPUT0", DataType::kFp32, {2},
+                                                     std::span<const float>(storage)));
+    return request;
+  };
+  constexpr int kThreads = 4;
+  constexpr int kRounds = 40;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<float> storage;
+      for (int i = 0; i < kRounds; ++i) {
+        const float value = static_cast<float>(t * 1000 + i);
+        // A burst of asynchronous calls, then a blocking one while they are in flight.
+        std::vector<std::future<absl::StatusOr<InferResponse>>> futures;
+        std::vector<std::vector<float>> burst(3);
+        for (int k = 0; k < 3; ++k) {
+          futures.push_back(client->InferAsync(request_of(value + 0.25f * (k + 1), burst[k])));
+        }
+        auto r = client->Infer(request_of(value, storage));
+        if (!r.ok() || r->outputs[0].As<float>()[0] != value ||
+            r->outputs[0].As<float>()[1] != -value) {
+          ++wrong;
+        }
+        for (int k = 0; k < 3; ++k) {
+          auto a = futures[k].get();
+          if (!a.ok() || a->outputs[0].As<float>()[0] != value + 0.25f * (k + 1)) ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  // Control calls are blocking calls too.
+  auto live = client->IsServerLive();
+  ASSERT_TRUE(live.ok()) << live.status();
+  EXPECT_TRUE(*live);
 }
 
 TEST_F(HttpE2e, ClientReportsServerErrorsAsStatuses) {

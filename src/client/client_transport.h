@@ -15,8 +15,9 @@ class ClientTransport {
   virtual ~ClientTransport() = default;
   // Runs `callback` exactly once with the result.
   virtual void InferAsync(InferRequest request, InferCallback callback) = 0;
-  // A wait on InferAsync. A transport may wait its own way (ipc:// spins briefly first), never
-  // through a second request path.
+  // InferAsync, waited for. A transport may wait its own way (ipc:// spins briefly first; http://
+  // does the socket I/O of an idle connection on the waiting thread), but sends the same request
+  // and decodes the same response as InferAsync.
   virtual absl::StatusOr<InferResponse> Infer(InferRequest request) {
     std::promise<absl::StatusOr<InferResponse>> promise;
     auto future = promise.get_future();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "client/http_transport.h"
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "codec/buffer_pool.h"
 #include "codec/kserve_json.h"
 #include "fmt/format.h"
@@ -91,7 +93,18 @@ struct Connection {
   beast::flat_buffer buffer;
   std::optional<http::response_parser<http::vector_body<char>>> parser;
   bool used = false;
+  // Registered with the transport's blocking context (nobody waits on it; calls made with
+  // blocking socket operations on the caller's thread) rather than its I/O thread's.
+  bool blocking = false;
 };
+
+// A completion condition that lets each read take all the socket has (transfer_all stops each
+// read at 64 KiB).
+auto ReadAllAvailable(size_t total) {
+  return [total](const beast::error_code& ec, size_t done) -> size_t {
+    return ec ? 0 : total - done;
+  };
+}
 
 absl::Status StatusFromHttp(unsigned code, std::string message) {
   switch (code) {
@@ -169,7 +182,7 @@ class HttpTransport final : public ClientTransport {
     }
     endpoint_ = results.begin()->endpoint();
     // Connect once now, so a wrong address is a clear error at creation.
-    tcp::socket socket(ioc_);
+    tcp::socket socket(blocking_ioc_);
     socket.connect(endpoint_, ec);
     if (ec) {
       return absl::UnavailableError(
@@ -178,6 +191,7 @@ class HttpTransport final : public ClientTransport {
     socket.set_option(tcp::no_delay(true), ec);
     auto connection = std::make_shared<Connection>(std::move(socket));
     connection->buffer.reserve(kReadSize);
+    connection->blocking = true;
     absl::MutexLock lock(&mu_);
     idle_.push_back(std::move(connection));
     open_ = 1;
@@ -186,6 +200,21 @@ class HttpTransport final : public ClientTransport {
   }
 
   void InferAsync(InferRequest request, InferCallback callback) override {
+    if (auto call = MakeInferCall(std::move(request), std::move(callback))) Submit(std::move(call));
+  }
+
+  // The same call as InferAsync, waited for: on an idle connection it runs on this thread.
+  absl::StatusOr<InferResponse> Infer(InferRequest request) override {
+    std::optional<absl::StatusOr<InferResponse>> result;
+    auto call = MakeInferCall(std::move(request), [&result](absl::StatusOr<InferResponse> r) {
+      result.emplace(std::move(r));
+    });
+    if (call) SubmitAndWait(std::move(call));
+    return *std::move(result);
+  }
+
+  // The HTTP call of an inference request; null after `callback` got an encoding error.
+  std::shared_ptr<Call> MakeInferCall(InferRequest request, InferCallback callback) {
     auto req = std::make_shared<InferRequest>(std::move(request));
     if (req->parameters.find(codec::kBinaryDataOutput) == req->parameters.end()) {
       req->parameters[std::string(codec::kBinaryDataOutput)] = true;
@@ -193,7 +222,7 @@ class HttpTransport final : public ClientTransport {
     auto encoded = codec::EncodeInferRequest(*req, options_.binary_inputs);
     if (!encoded.ok()) {
       callback(encoded.status());
-      return;
+      return nullptr;
     }
     auto call = std::make_shared<Call>();
     auto& r = call->request;
@@ -225,7 +254,7 @@ class HttpTransport final : public ClientTransport {
                                           {bytes + header, result->size - header},
                                           result->block));
     };
-    Submit(std::move(call));
+    return call;
   }
 
   absl::StatusOr<bool> IsServerLive() override { return Health("/v2/health/live"); }
@@ -343,20 +372,158 @@ class HttpTransport final : public ClientTransport {
     call->request.target(path);
     if (!body.empty()) call->request.set(http::field::content_type, "application/json");
     call->request.body().head = std::move(body);
-    std::promise<absl::StatusOr<Response>> promise;
-    auto future = promise.get_future();
-    call->done = [&promise](absl::StatusOr<Response> r) { promise.set_value(std::move(r)); };
-    Submit(std::move(call));
-    return future.get();
+    std::optional<absl::StatusOr<Response>> result;
+    call->done = [&result](absl::StatusOr<Response> r) { result.emplace(std::move(r)); };
+    SubmitAndWait(std::move(call));
+    return *std::move(result);
   }
 
-  void Submit(std::shared_ptr<Call> call) {
-    auto& r = call->request;
+  void Prepare(Call& call) {
+    auto& r = call.request;
     r.version(11);
     r.set(http::field::host, host_ + ":" + port_);
     r.keep_alive(true);
     r.prepare_payload();
+  }
+
+  void Submit(std::shared_ptr<Call> call) {
+    Prepare(*call);
     Dispatch(std::move(call));
+  }
+
+  // Runs the call and returns once its `done` has run. On an idle connection the whole exchange
+  // happens on this thread with blocking socket calls: no hand-off to the I/O thread and back,
+  // which costs more than a small request's round trip. Otherwise (every connection busy, or
+  // none open) the call goes through Dispatch and this thread waits.
+  void SubmitAndWait(std::shared_ptr<Call> call) {
+    Prepare(*call);
+    if (std::shared_ptr<Connection> c = TakeForBlocking()) {
+      if (RunBlocking(std::move(c), call)) return;
+      // The server had closed that idle connection: retried below, once, on another.
+    }
+    absl::Notification finished;
+    call->done = [&finished, done = std::move(call->done)](absl::StatusOr<Response> r) {
+      done(std::move(r));
+      finished.Notify();
+    };
+    Dispatch(std::move(call));
+    finished.WaitForNotification();
+  }
+
+  // A busy connection for a blocking call: an idle one, or a new one connected here; null when
+  // every connection is busy (or connecting failed: the asynchronous path then reports it).
+  std::shared_ptr<Connection> TakeForBlocking() {
+    std::shared_ptr<Connection> c;
+    {
+      absl::MutexLock lock(&mu_);
+      if (shutting_down_) return nullptr;
+      c = TakeIdleLocked(/*blocking=*/true);
+      if (c == nullptr) {
+        if (open_ >= options_.max_connections) return nullptr;
+        ++open_;
+        c = std::make_shared<Connection>(tcp::socket(blocking_ioc_));
+        c->buffer.reserve(kReadSize);
+        c->blocking = true;
+      }
+      busy_.push_back(c);
+    }
+    if (!c->socket.is_open()) {
+      beast::error_code ec;
+      c->socket.connect(endpoint_, ec);
+      if (!ec) c->socket.set_option(tcp::no_delay(true), ec);
+      if (ec) {
+        Finish(c, /*keep=*/false);
+        return nullptr;
+      }
+      return c;
+    }
+    return c->blocking ? c : Rehome(std::move(c), /*blocking=*/true);
+  }
+
+  // An idle connection, of the wanted kind if there is one; the caller marks it busy.
+  std::shared_ptr<Connection> TakeIdleLocked(bool blocking) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (idle_.empty()) return nullptr;
+    auto it = std::find_if(idle_.rbegin(), idle_.rend(),
+                           [blocking](const auto& c) { return c->blocking == blocking; });
+    auto pick = it != idle_.rend() ? std::prev(it.base()) : std::prev(idle_.end());
+    std::shared_ptr<Connection> c = std::move(*pick);
+    idle_.erase(pick);
+    return c;
+  }
+
+  // Moves a busy connection's socket to the other context (two epoll_ctl calls): a connection
+  // serves blocking calls and asynchronous ones in turn when the caller mixes them. A socket
+  // registered with the I/O thread's context would wake that thread on every response, even one
+  // that a blocking call reads.
+  std::shared_ptr<Connection> Rehome(std::shared_ptr<Connection> c, bool blocking) {
+    beast::error_code ec;
+    const tcp::socket::native_handle_type fd = c->socket.release(ec);
+    tcp::socket socket(blocking ? blocking_ioc_ : ioc_);
+    if (!ec) socket.assign(endpoint_.protocol(), fd, ec);
+    auto moved = std::make_shared<Connection>(std::move(socket));
+    moved->buffer = std::move(c->buffer);
+    moved->used = c->used;
+    moved->blocking = blocking;
+    absl::MutexLock lock(&mu_);
+    std::replace(busy_.begin(), busy_.end(), c, moved);
+    return moved;
+  }
+
+  // The exchange of Run and ReadBody with blocking calls on this thread. False (and `done` not
+  // run) when a reused connection failed and the call should be retried on another.
+  bool RunBlocking(std::shared_ptr<Connection> c, const std::shared_ptr<Call>& call) {
+    const bool reused = c->used;
+    c->used = true;
+    beast::error_code ec;
+    http::write(c->socket, call->request, ec);
+    if (!ec) {
+      c->parser.emplace();
+      c->parser->body_limit(std::numeric_limits<std::uint64_t>::max());
+      http::read_header(c->socket, c->buffer, *c->parser, ec);
+    }
+    Response response;
+    bool keep = false;
+    if (!ec) {
+      const auto& header = c->parser->get();
+      response.status = header.result_int();
+      if (auto it = header.find(kHeaderLengthField); it != header.end()) {
+        response.inference_header_length = std::string(it->value());
+      }
+      keep = header.keep_alive();
+      if (std::optional<uint64_t> length = BodyLength(*c->parser)) {
+        response.size = static_cast<size_t>(*length);
+        AllocateBody(response);
+        const size_t rest = TakeBuffered(*c, response);
+        asio::read(c->socket, asio::buffer(response.data + (response.size - rest), rest),
+                   ReadAllAvailable(rest), ec);
+      } else {
+        http::read(c->socket, c->buffer, *c->parser, ec);
+        if (!ec) {
+          const auto& body = c->parser->get().body();
+          response.size = body.size();
+          AllocateBody(response);
+          std::copy(body.begin(), body.end(), response.data);
+          keep = c->parser->get().keep_alive();
+        }
+      }
+    }
+    if (ec) {
+      Finish(c, /*keep=*/false);
+      bool retry = false;
+      {
+        absl::MutexLock lock(&mu_);
+        retry = reused && !call->retried && !shutting_down_;
+      }
+      if (retry) {
+        call->retried = true;
+        return false;
+      }
+      call->done(FailedError(*call, ec));
+      return true;
+    }
+    Finish(c, keep);
+    call->done(std::move(response));
+    return true;
   }
 
   // Runs the call on an idle connection (starting its write on this thread: no hand-off to the
@@ -370,8 +537,7 @@ class HttpTransport final : public ClientTransport {
       if (shutting_down_) {
         refused = true;
       } else if (!idle_.empty()) {
-        c = std::move(idle_.back());
-        idle_.pop_back();
+        c = TakeIdleLocked(/*blocking=*/false);
       } else if (open_ < options_.max_connections) {
         ++open_;
         c = std::make_shared<Connection>(tcp::socket(ioc_));
@@ -402,6 +568,7 @@ class HttpTransport final : public ClientTransport {
 
   // `c` is busy and owned by this call until Finish. Completions run on the I/O thread.
   void Run(std::shared_ptr<Connection> c, std::shared_ptr<Call> call) {
+    if (c->blocking) c = Rehome(std::move(c), /*blocking=*/false);
     const bool reused = c->used;
     c->used = true;
     http::async_write(c->socket, call->request,
@@ -428,14 +595,8 @@ class HttpTransport final : public ClientTransport {
       response->inference_header_length = std::string(it->value());
     }
     const bool keep = header.keep_alive();
-    // The Content-Length field (Beast's parser validated it); parsed here rather than through
-    // parser.content_length(), whose boost::optional trips GCC's -Wmaybe-uninitialized under ASan.
-    const auto field = header[http::field::content_length];
-    uint64_t length = 0;
-    const bool has_length =
-        !c->parser->chunked() && !field.empty() &&
-        std::from_chars(field.data(), field.data() + field.size(), length).ec == std::errc();
-    if (!has_length) {
+    const std::optional<uint64_t> length = BodyLength(*c->parser);
+    if (!length) {
       http::async_read(c->socket, c->buffer, *c->parser,
                        [this, c, call, response, keep](beast::error_code ec, size_t) mutable {
                          if (ec) return Failed(std::move(c), std::move(call), ec, false);
@@ -449,22 +610,45 @@ class HttpTransport final : public ClientTransport {
       return;
     }
     // Pooled, so a steady stream of large responses writes into memory that is already mapped.
-    response->size = static_cast<size_t>(length);
+    response->size = static_cast<size_t>(*length);
     AllocateBody(*response);
-    const size_t buffered = std::min(c->buffer.size(), response->size);
-    asio::buffer_copy(asio::buffer(response->data, buffered), c->buffer.data());
-    c->buffer.consume(buffered);
-    const size_t rest = response->size - buffered;
-    asio::async_read(c->socket, asio::buffer(response->data + buffered, rest),
-                     // Each read takes all the socket has (transfer_all stops at 64 KiB).
-                     [rest](const beast::error_code& ec, size_t done) -> size_t {
-                       return ec ? 0 : rest - done;
-                     },
+    const size_t rest = TakeBuffered(*c, *response);
+    asio::async_read(c->socket, asio::buffer(response->data + (response->size - rest), rest),
+                     ReadAllAvailable(rest),
                      [this, c, call, response, keep](beast::error_code ec, size_t) mutable {
                        if (ec) return Failed(std::move(c), std::move(call), ec, false);
                        Finish(c, keep);
                        call->done(std::move(*response));
                      });
+  }
+
+  // The Content-Length of a response whose header `parser` read; none for a chunked body. Parsed
+  // here rather than through parser.content_length(), whose boost::optional trips GCC's
+  // -Wmaybe-uninitialized under ASan (Beast's parser validated the field).
+  static std::optional<uint64_t> BodyLength(
+      const http::response_parser<http::vector_body<char>>& parser) {
+    const auto field = parser.get()[http::field::content_length];
+    uint64_t length = 0;
+    if (parser.chunked() || field.empty() ||
+        std::from_chars(field.data(), field.data() + field.size(), length).ec != std::errc()) {
+      return std::nullopt;
+    }
+    return length;
+  }
+
+  // Moves the body bytes the header read already buffered into the response; returns how many
+  // are still to be read from the socket.
+  static size_t TakeBuffered(Connection& c, Response& response) {
+    const size_t buffered = std::min(c.buffer.size(), response.size);
+    asio::buffer_copy(asio::buffer(response.data, buffered), c.buffer.data());
+    c.buffer.consume(buffered);
+    return response.size - buffered;
+  }
+
+  absl::Status FailedError(const Call& call, const beast::error_code& ec) const {
+    return absl::UnavailableError(fmt::format("HTTP request to http://{}:{}{} failed: {}", host_,
+                                              port_, std::string(call.request.target()),
+                                              ec.message()));
   }
 
   // A pooled block for the body, placed so that the binary part (after the JSON header) starts
@@ -491,10 +675,7 @@ class HttpTransport final : public ClientTransport {
       call->retried = true;
       return Dispatch(std::move(call));
     }
-    call->done(absl::UnavailableError(fmt::format("HTTP request to http://{}:{}{} failed: {}",
-                                                  host_, port_,
-                                                  std::string(call->request.target()),
-                                                  ec.message())));
+    call->done(FailedError(*call, ec));
   }
 
   // The connection's call is over: back to the pool (or on to the next queued call), or closed.
@@ -534,6 +715,8 @@ class HttpTransport final : public ClientTransport {
   const std::string port_;
   const HttpTransportOptions options_;
   const std::shared_ptr<BufferPool> pool_ = BufferPool::Create(options_.buffer_cache_bytes);
+  // Blocking calls' sockets: never run, so their responses wake only the thread that waits.
+  asio::io_context blocking_ioc_{1};
   asio::io_context ioc_{1};
   asio::executor_work_guard<asio::io_context::executor_type> work_{ioc_.get_executor()};
   std::thread thread_;
