@@ -47,4 +47,11 @@ class ChildProcess {
   bool eof_ ABSL_GUARDED_BY(mu_) = false;
 };
 
+// Restricts the calling thread, and the threads and processes it starts from now on, to one CPU.
+// False when the machine has no such CPU or the call fails. Benchmarks put their servers on one
+// CPU and their clients on another, so that every request crosses between the same two CPUs and
+// medians do not jump with the kernel's placement of the threads (on a VM, a wake-up on the same
+// CPU and one across CPUs differ by tens of microseconds).
+bool PinToCpu(int cpu);
+
 }  // namespace inferd::bench

@@ -310,10 +310,13 @@ int RunGrpcBench(const GrpcBenchOptions& options) {
       options.inferd_path, "--model-repository=" + options.model_repository, "--grpc-port=0",
       "--allow-http=false", "--allow-metrics=false"};
   inferd_args.insert(inferd_args.end(), options.inferd_args.begin(), options.inferd_args.end());
+  // Servers on one CPU, this process's client threads on another (see PinToCpu).
+  const bool pinned = options.pin && std::thread::hardware_concurrency() >= 2 && PinToCpu(1);
   ChildProcess inferd(inferd_args);
   ChildProcess echo({options.self_path, "grpc-echo-server", "--port=0",
               fmt::format("--threads={}", options.threads)});
   ChildProcess callback_echo({options.self_path, "grpc-echo-server", "--port=0", "--api=callback"});
+  if (pinned) PinToCpu(0);
   const int inferd_port = inferd.WaitForPort("GRPC server listening on ");
   const int echo_port = echo.WaitForPort("ECHO server (completion-queue API) listening on ");
   const int callback_port = callback_echo.WaitForPort("ECHO server (callback API) listening on ");

@@ -16,6 +16,7 @@ struct GrpcBenchOptions {
   int large_samples_per_round = 60;
   int throughput_requests = 3000;  // Requests per in-flight level (small payload).
   int threads = 2;                 // Completion-queue threads of the echo server.
+  bool pin = true;  // Servers on CPU 1, clients on CPU 0 (when there are two CPUs).
 };
 
 // Starts the real inferd binary and a bare grpc++ echo server (completion-queue API, as inferd's

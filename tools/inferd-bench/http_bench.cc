@@ -334,8 +334,11 @@ int RunHttpBench(const HttpBenchOptions& options) {
                                    "--http-port=0", "--http-address=127.0.0.1",
                                    "--allow-grpc=false", "--allow-metrics=false"};
   args.insert(args.end(), options.inferd_args.begin(), options.inferd_args.end());
+  // Servers on one CPU, this process's client threads on another (see PinToCpu).
+  const bool pinned = options.pin && std::thread::hardware_concurrency() >= 2 && PinToCpu(1);
   ChildProcess inferd(args);
   ChildProcess echo_server({options.self_path, "http-echo-server"});
+  if (pinned) PinToCpu(0);
   const int inferd_port =
       inferd.WaitForOutput("inferd ready") ? inferd.WaitForPort("HTTP server listening on ") : 0;
   const int echo_port = echo_server.WaitForPort("ECHO server listening on ");
@@ -351,8 +354,8 @@ int RunHttpBench(const HttpBenchOptions& options) {
   }
   EchoClient echo(echo_port);
   EchoClient raw(inferd_port);
-  std::printf("inferd-bench http: inferd on 127.0.0.1:%d, echo on 127.0.0.1:%d\n", inferd_port,
-              echo_port);
+  std::printf("inferd-bench http: inferd on 127.0.0.1:%d, echo on 127.0.0.1:%d%s\n", inferd_port,
+              echo_port, pinned ? " (servers on CPU 1, clients on CPU 0)" : "");
 
   Samples large;
   if (!MeasureRoundTrips(**client, raw, echo, kLargeBytes, options.rounds,

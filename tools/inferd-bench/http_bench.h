@@ -16,6 +16,7 @@ struct HttpBenchOptions {
   int large_samples_per_round = 40;  // Round trips per round (602,112-byte input).
   int concurrency = 8;             // Connections (and requests in flight) for the throughput run.
   int throughput_requests = 20000;  // Requests of the throughput run, per side.
+  bool pin = true;  // Servers on CPU 1, clients on CPU 0 (when there are two CPUs).
 };
 
 // Starts the real inferd binary on a free port and a bare Boost.Beast echo server (this binary's

@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
   grpc.self_path = SiblingBinary("inferd-bench");
   auto* grpc_cmd = app.add_subcommand(
       "grpc", "gRPC round trips and throughput of inferd vs a bare grpc++ echo server");
+  grpc_cmd->add_option("--pin", grpc.pin,
+                       "Servers on CPU 1 and clients on CPU 0 (default true)");
   grpc_cmd->add_option("--model-repository", grpc.model_repository)->required();
   grpc_cmd->add_option("--inferd", grpc.inferd_path, "Path of the inferd binary");
   grpc_cmd->add_option("--inferd-arg", grpc.inferd_args, "Extra inferd flag (repeatable)");
@@ -72,6 +74,9 @@ int main(int argc, char** argv) {
                        "602,112-byte samples per round");
   http_cmd->add_option("--concurrency", http_bench.concurrency, "Connections for throughput");
   http_cmd->add_option("--requests", http_bench.throughput_requests, "Throughput requests");
+  http_cmd->add_option("--pin", http_bench.pin,
+                       "Servers on CPU 1 and clients on CPU 0 (default true; false: the kernel "
+                       "places every thread)");
   auto* http_echo_cmd =
       app.add_subcommand("http-echo-server", "The bare Boost.Beast echo baseline server");
   http_echo_cmd->group("");  // Started by `http`; hidden from --help.
