@@ -170,6 +170,31 @@ TEST_F(HttpBadInput, OversizedBodyIsRefusedBeforeItIsRead) {
   EXPECT_EQ(r->Header("connection"), "close");
 }
 
+TEST_F(HttpBadInput, UnsupportedContentEncoding) {
+  ExpectError(Http(port_, "POST", "/v2/models/add_sub/infer", "whatever",
+                   {"Content-Encoding: br"}),
+              415, "unsupported Content-Encoding 'br': inferd accepts gzip, deflate or identity");
+}
+
+TEST_F(HttpBadInput, CorruptOrTruncatedCompressedBody) {
+  ExpectError(Http(port_, "POST", "/v2/models/add_sub/infer", "this is not gzip",
+                   {"Content-Encoding: gzip"}),
+              400, "the request body is not valid gzip data");
+  const std::string packed = ZlibCompress(
+      R"({"inputs":[)" + AddSubInput("INPUT0") + "," + AddSubInput("INPUT1") + "]}", 15);
+  ExpectError(Http(port_, "POST", "/v2/models/add_sub/infer", packed.substr(0, packed.size() - 6),
+                   {"Content-Encoding: deflate"}),
+              400, "the request body is not valid deflate data");
+}
+
+TEST_F(HttpBadInput, CompressedBodyThatExpandsBeyondTheLimit) {
+  // 64 MiB + 1 of zeros: about 65 KB compressed, over --http-max-input-size once expanded.
+  const std::string packed = ZlibCompress(std::string((64u << 20) + 1, '\0'), 15 + 16);
+  ExpectError(Http(port_, "POST", "/v2/models/identity/infer", packed,
+                   {"Content-Encoding: gzip", "Inference-Header-Content-Length: 0"}),
+              413, "expands beyond the maximum of 67108864 bytes (--http-max-input-size)");
+}
+
 TEST_F(HttpBadInput, UnknownRequestedOutput) {
   ExpectError(Infer("add_sub", R"({"inputs":[)" + AddSubInput("INPUT0") + "," +
                                    AddSubInput("INPUT1") + R"(],"outputs":[{"name":"NOPE"}]})"),

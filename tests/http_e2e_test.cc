@@ -293,6 +293,58 @@ TEST_F(HttpE2e, AddSubBinaryMixesBinaryAndJsonOutputs) {
   EXPECT_EQ(response->FindOutput("OUTPUT0")->As<int32_t>()[15], a[15] + b[15]);
 }
 
+// Content-Encoding gzip / deflate on requests and Accept-Encoding on responses, as Triton's
+// clients use them (protocols.md section 2); bodies compressed and read with zlib itself.
+TEST_F(HttpE2e, CompressedRequestsAndResponses) {
+  const std::string json = R"({"inputs":[{"name":"INPUT0","datatype":"INT32","shape":[1,16],"data":)" +
+                           Sequence(10, 2) +
+                           R"(},{"name":"INPUT1","datatype":"INT32","shape":[1,16],"data":)" +
+                           Sequence(1, 1) + "}]}";
+  for (const auto& [coding, bits] : {std::pair{"gzip", 15 + 16}, std::pair{"deflate", 15}}) {
+    RawResponse r = Http(port_, "POST", "/v2/models/add_sub/infer", ZlibCompress(json, bits),
+                         {"Content-Type: application/json",
+                          std::string("Content-Encoding: ") + coding});
+    ASSERT_EQ(r.status, 200) << coding << ": " << r.body;
+    EXPECT_EQ(r.Header("content-encoding"), "");  // Not asked for.
+    EXPECT_THAT(r.body, HasSubstr(R"("name":"OUTPUT0","datatype":"INT32","shape":[1,16],"data":)" +
+                                  Sequence(11, 3)));
+  }
+
+  // Binary extension, compressed both ways: Inference-Header-Content-Length counts the
+  // uncompressed JSON, in the request and in the response.
+  const std::string bytes = Raw<float>({1.5f, -2.0f, 3.25f, 4.0f});
+  const std::string header =
+      R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[4],"parameters":{"binary_data_size":16}}],)"
+      R"("parameters":{"binary_data_output":true}})";
+  for (const auto& [coding, bits] : {std::pair{"gzip", 15 + 16}, std::pair{"deflate", 15}}) {
+    RawResponse r = Http(port_, "POST", "/v2/models/identity/infer",
+                         ZlibCompress(header + bytes, bits),
+                         {"Inference-Header-Content-Length: " + std::to_string(header.size()),
+                          "Content-Type: application/octet-stream",
+                          std::string("Content-Encoding: ") + coding,
+                          std::string("Accept-Encoding: ") + coding});
+    ASSERT_EQ(r.status, 200) << coding << ": " << r.body;
+    EXPECT_EQ(r.Header("content-encoding"), coding);
+    auto plain = ZlibDecompress(r.body, bits);
+    ASSERT_TRUE(plain.has_value()) << coding << ": the response body is not " << coding;
+    const size_t json_length = std::stoul(r.Header("inference-header-content-length"));
+    ASSERT_EQ(plain->size(), json_length + 16);
+    EXPECT_THAT(plain->substr(0, json_length), HasSubstr(R"("binary_data_size":16)"));
+    EXPECT_EQ(plain->substr(json_length), bytes);
+  }
+
+  // Accept-Encoding alone compresses other endpoints too; q=0 refuses a coding.
+  RawResponse meta = Http(port_, "GET", "/v2", "", {"Accept-Encoding: gzip;q=0, deflate"});
+  ASSERT_EQ(meta.status, 200);
+  EXPECT_EQ(meta.Header("content-encoding"), "deflate");
+  auto meta_plain = ZlibDecompress(meta.body, 15);
+  ASSERT_TRUE(meta_plain.has_value());
+  EXPECT_THAT(*meta_plain, HasSubstr(R"("extensions")"));
+  RawResponse plain = Http(port_, "GET", "/v2", "", {"Accept-Encoding: identity"});
+  EXPECT_EQ(plain.Header("content-encoding"), "");
+  EXPECT_THAT(plain.body, HasSubstr(R"("extensions")"));
+}
+
 TEST_F(HttpE2e, RawBinaryRequestWithHeaderLengthZero) {
   const std::string bytes = Raw<float>({1.0f, 2.0f, 3.0f, 4.0f});
   RawResponse r = Http(port_, "POST", "/v2/models/identity/infer", bytes,

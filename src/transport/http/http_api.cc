@@ -2,12 +2,15 @@
 #include "transport/http/http_api.h"
 
 #include <charconv>
+#include <cstdlib>
+#include <cstring>
 
 #include "codec/kserve_json.h"
 #include "fmt/format.h"
 #include "inferd/status.h"
 #include "rapidjson/document.h"
 #include "transport/shm/shm_region_registry.h"
+#include "transport/http/http_compression.h"
 #include "transport/http/model_config_json.h"
 
 namespace inferd {
@@ -219,7 +222,61 @@ HttpResponse HttpApi::ErrorResponse(const absl::Status& status) {
   return ErrorResponse(HttpStatusFromStatusCode(status.code()), std::string(status.message()));
 }
 
+namespace {
+
+// The response with its body compressed in `coding` (a response without a body stays as it is).
+// Inference-Header-Content-Length keeps the uncompressed JSON's length, as Triton sends it.
+HttpResponse CompressResponse(HttpResponse r, http_detail::ContentCoding coding) {
+  if (r.json.empty() && r.binary.empty()) return r;
+  std::vector<std::span<const std::byte>> pieces;
+  pieces.push_back(std::as_bytes(std::span(r.json)));
+  pieces.insert(pieces.end(), r.binary.begin(), r.binary.end());
+  r.json = http_detail::Compress(coding, pieces);
+  r.binary.clear();
+  r.binary_owner.reset();
+  r.content_encoding = std::string(http_detail::CodingName(coding));
+  return r;
+}
+
+}  // namespace
+
 void HttpApi::Handle(HttpRequest request, HttpResponder respond) const {
+  if (const auto coding = http_detail::ChooseResponseCoding(request.accept_encoding);
+      coding != http_detail::ContentCoding::kIdentity) {
+    respond = [respond = std::move(respond), coding](HttpResponse r) {
+      respond(CompressResponse(std::move(r), coding));
+    };
+  }
+  if (!request.content_encoding.empty()) {
+    auto coding = http_detail::ParseContentEncoding(request.content_encoding);
+    if (!coding.ok()) {
+      respond(ErrorResponse(415, std::string(coding.status().message())));
+      return;
+    }
+    if (*coding != http_detail::ContentCoding::kIdentity) {
+      auto plain = http_detail::Decompress(*coding, {request.body, request.body_size},
+                                           max_body_bytes_);
+      if (!plain.ok()) {
+        const bool too_large = plain.status().code() == absl::StatusCode::kResourceExhausted;
+        respond(ErrorResponse(too_large ? 413 : 400, std::string(plain.status().message())));
+        return;
+      }
+      // A block placed so that the binary part (after the JSON header) is 64-byte aligned, as
+      // the server places uncompressed bodies: backends read inputs as typed arrays.
+      size_t header = 0;
+      if (request.inference_header_length) {
+        header = static_cast<size_t>(
+            std::strtoull(request.inference_header_length->c_str(), nullptr, 10));
+      }
+      std::shared_ptr<std::byte[]> block(new std::byte[plain->size() + 64]);
+      const auto base = reinterpret_cast<uintptr_t>(block.get());
+      std::byte* data = block.get() + (64 - (base + header) % 64) % 64;
+      std::memcpy(data, plain->data(), plain->size());
+      request.body = data;
+      request.body_size = plain->size();
+      request.body_owner = std::move(block);
+    }
+  }
   const auto segments = PathSegments(request.target);
   if (!segments) {
     respond(ErrorResponse(400, fmt::format("malformed percent-escape in URL '{}'",

@@ -28,6 +28,9 @@ struct HttpRequest {
   const std::byte* body = nullptr;
   size_t body_size = 0;
   std::shared_ptr<const void> body_owner;
+  // Content-Encoding of the body and the client's Accept-Encoding (empty when absent).
+  std::string content_encoding;
+  std::string accept_encoding;
 };
 
 struct HttpResponse {
@@ -40,6 +43,8 @@ struct HttpResponse {
   std::shared_ptr<const void> binary_owner;  // Keeps `binary` alive.
   // Methods the path allows, for the Allow header of a 405.
   std::string allow;
+  // Set when the body is compressed (gzip or deflate): the Content-Encoding header.
+  std::string content_encoding;
 };
 
 using HttpResponder = std::function<void(HttpResponse)>;
@@ -49,15 +54,19 @@ class HttpApi {
   // `server` must outlive the API. Inference outputs go to `output_allocator` (null: heap
   // buffers owned by the response).
   // `shm_registry` (may be null) serves Triton's system shared-memory extension.
+  // `max_body_bytes` bounds a compressed body once decompressed (--http-max-input-size).
   explicit HttpApi(InferenceServer* server,
                    std::shared_ptr<OutputAllocator> output_allocator = nullptr,
-                   ShmRegionRegistry* shm_registry = nullptr)
+                   ShmRegionRegistry* shm_registry = nullptr,
+                   size_t max_body_bytes = size_t{64} << 20)
       : server_(server),
         output_allocator_(std::move(output_allocator)),
-        shm_registry_(shm_registry) {}
+        shm_registry_(shm_registry),
+        max_body_bytes_(max_body_bytes) {}
 
   // Handles one request; `respond` runs exactly once, on the calling thread or (for inference)
-  // on a model instance's thread. Thread-safe.
+  // on a model instance's thread. Thread-safe. A body with a Content-Encoding (gzip, deflate) is
+  // decompressed first; the response is compressed when the client's Accept-Encoding allows.
   void Handle(HttpRequest request, HttpResponder respond) const;
 
   // The response for a status that is not OK: {"error": message} with the mapped HTTP status.
@@ -76,6 +85,7 @@ class HttpApi {
   InferenceServer* server_;
   std::shared_ptr<OutputAllocator> output_allocator_;
   ShmRegionRegistry* shm_registry_;
+  size_t max_body_bytes_;
 };
 
 }  // namespace inferd

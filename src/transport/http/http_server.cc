@@ -52,7 +52,7 @@ struct HttpServer::Impl {
   Impl(InferenceServer* server, const HttpServerOptions& options)
       : options(options),
         pool(BufferPool::Create(options.buffer_cache_bytes)),
-        api(server, pool->output_allocator(), options.shm_registry),
+        api(server, pool->output_allocator(), options.shm_registry, options.max_input_size),
         contexts(MakeContexts(options.thread_count)),
         acceptor(*contexts.front()) {}
 
@@ -229,6 +229,12 @@ class Session : public std::enable_shared_from_this<Session> {
     request.body = data;
     request.body_size = size;
     request.body_owner = std::move(owner);
+    if (auto it = header.find(http::field::content_encoding); it != header.end()) {
+      request.content_encoding = std::string(it->value());
+    }
+    if (auto it = header.find(http::field::accept_encoding); it != header.end()) {
+      request.accept_encoding = std::string(it->value());
+    }
     server_->RequestStarted();
     // The responder runs on this connection's I/O thread (errors, other endpoints, inference
     // run inline) or on a model instance's thread. Either way nothing else touches this
@@ -253,6 +259,7 @@ class Session : public std::enable_shared_from_this<Session> {
       res.set(kHeaderLengthField, std::to_string(*r.inference_header_length));
     }
     if (!r.allow.empty()) res.set(http::field::allow, r.allow);
+    if (!r.content_encoding.empty()) res.set(http::field::content_encoding, r.content_encoding);
     res.body().head = std::move(r.json);
     res.body().tail.reserve(r.binary.size());
     for (const auto& chunk : r.binary) res.body().tail.emplace_back(chunk.data(), chunk.size());
