@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <numeric>
 
+#include "http_test_util.h"
 #include "inferd/client.h"
 #include "inferd/shm.h"
 #include "inferd/status.h"
@@ -56,6 +57,7 @@ class ShmServer {
     return scheme + "://127.0.0.1:" + std::to_string(scheme == "http" ? http_port_ : grpc_port_);
   }
   bool ready() const { return http_port_ > 0 && grpc_port_ > 0; }
+  int http_port() const { return http_port_; }
   const std::string& output() const { return process_->output(); }
 
  private:
@@ -258,7 +260,20 @@ TEST_P(ShmEndToEnd, RegisteringTheSameNameTwiceIsRefused) {
 
 TEST_P(ShmEndToEnd, InputWithDataAndARegionIsRefused) {
   if (GetParam() == "http") {
-    GTEST_SKIP() << "inferd's HTTP client sends no data for an input that names a region";
+    // inferd's HTTP client never sends both; a raw request does.
+    const std::string body =
+        R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[4],"data":[1,2,3,4],)"
+        R"("parameters":{"shared_memory_region":")" +
+        name_in_ + R"(","shared_memory_byte_size":16}}]})";
+    http_test::RawResponse r =
+        http_test::Http(enabled_->http_port(), "POST", "/v2/models/identity/infer", body,
+                        {"Content-Type: application/json"});
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_THAT(r.body, HasSubstr("\"error\""));
+    EXPECT_THAT(r.body, HasSubstr("input 'INPUT0'"));
+    EXPECT_THAT(r.body, HasSubstr("also carries data"));
+    ExpectStillServing();
+    return;
   }
   const float values[4] = {1, 2, 3, 4};
   InferRequest request;
@@ -270,6 +285,59 @@ TEST_P(ShmEndToEnd, InputWithDataAndARegionIsRefused) {
   ExpectError(client_->Infer(std::move(request)).status(), absl::StatusCode::kInvalidArgument,
               {"input 'INPUT0'", "also carries data"});
   ExpectStillServing();
+}
+
+// The extension's HTTP endpoints on the wire, as a client of another project sends them
+// (protocols.md section 4): register, status of one and of all, infer with regions, unregister.
+TEST(ShmHttpWire, RegisterStatusInferAndUnregisterAsRawHttp) {
+  ShmServer server(/*allow_client_shm=*/true);
+  ASSERT_TRUE(server.ready()) << server.output();
+  const int port = server.http_port();
+  auto in = SystemShmRegion::Create(UniqueKey("wire_in"), 64);
+  auto out = SystemShmRegion::Create(UniqueKey("wire_out"), 64);
+  ASSERT_TRUE(in.ok() && out.ok());
+  const float values[4] = {1.5f, -2, 3, 4};
+  ASSERT_TRUE((*in)->Write(0, std::as_bytes(std::span(values))).ok());
+  for (const auto& [name, key] : {std::pair{std::string("wire_in"), (*in)->key()},
+                                  std::pair{std::string("wire_out"), (*out)->key()}}) {
+    auto r = http_test::Http(port, "POST", "/v2/systemsharedmemory/region/" + name + "/register",
+                             R"({"key":")" + key + R"(","offset":0,"byte_size":64})",
+                             {"Content-Type: application/json"});
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+  auto one = http_test::Http(port, "GET", "/v2/systemsharedmemory/region/wire_in/status");
+  EXPECT_EQ(one.status, 200) << one.body;
+  EXPECT_THAT(one.body, HasSubstr(R"("name":"wire_in")"));
+  EXPECT_THAT(one.body, HasSubstr(R"("key":")" + (*in)->key() + "\""));
+  EXPECT_THAT(one.body, HasSubstr(R"("byte_size":64)"));
+  auto all = http_test::Http(port, "GET", "/v2/systemsharedmemory/status");
+  EXPECT_EQ(all.status, 200) << all.body;
+  EXPECT_THAT(all.body, HasSubstr("wire_in"));
+  EXPECT_THAT(all.body, HasSubstr("wire_out"));
+
+  const std::string infer =
+      R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[4],"parameters":)"
+      R"({"shared_memory_region":"wire_in","shared_memory_byte_size":16}}],)"
+      R"("outputs":[{"name":"OUTPUT0","parameters":)"
+      R"({"shared_memory_region":"wire_out","shared_memory_byte_size":16}}]})";
+  auto r = http_test::Http(port, "POST", "/v2/models/identity/infer", infer,
+                           {"Content-Type: application/json"});
+  ASSERT_EQ(r.status, 200) << r.body;
+  // The output is in the region, and the response says where instead of carrying data.
+  EXPECT_EQ(std::memcmp((*out)->data(), values, sizeof(values)), 0);
+  EXPECT_THAT(r.body, HasSubstr(R"("shared_memory_region":"wire_out")"));
+  EXPECT_THAT(r.body, ::testing::Not(HasSubstr(R"("data")")));
+
+  auto gone = http_test::Http(port, "POST", "/v2/systemsharedmemory/region/wire_in/unregister");
+  EXPECT_EQ(gone.status, 200) << gone.body;
+  auto after = http_test::Http(port, "GET", "/v2/systemsharedmemory/region/wire_in/status");
+  EXPECT_NE(after.status, 200) << after.body;
+  EXPECT_THAT(after.body, HasSubstr("wire_in"));
+  auto rest = http_test::Http(port, "POST", "/v2/systemsharedmemory/unregister");
+  EXPECT_EQ(rest.status, 200) << rest.body;
+  auto none = http_test::Http(port, "GET", "/v2/systemsharedmemory/status");
+  EXPECT_EQ(none.status, 200);
+  EXPECT_THAT(none.body, ::testing::Not(HasSubstr("wire_out")));
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, ShmEndToEnd, ::testing::Values("http", "grpc"),
