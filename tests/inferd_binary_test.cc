@@ -125,5 +125,18 @@ TEST(InferdBinary, ExplicitModeWithAnUnknownModelFailsToStart) {
   EXPECT_THAT(server.output(), HasSubstr("nope"));
 }
 
+// A socket buffer the kernel would cut down is not set (a fixed small buffer is worse than the
+// kernel's autotuning): the server says so and serves as usual.
+TEST(InferdBinary, HttpSocketBufferBeyondTheKernelMaximumIsLeftToAutotuning) {
+  ServerProcess server(InferdBinary(), Args({"--model-repository=" INFERD_EXAMPLE_REPOSITORY,
+                                             "--http-socket-buffer-size=1099511627776"}));
+  ASSERT_TRUE(server.WaitForOutput("inferd ready", kTimeout)) << server.output();
+  EXPECT_THAT(server.output(),
+              AllOf(HasSubstr("HTTP socket buffers left to the kernel's autotuning"),
+                    HasSubstr("--http-socket-buffer-size 1099511627776 exceeds")));
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.WaitForExit(kTimeout), 0);
+}
+
 }  // namespace
 }  // namespace inferd

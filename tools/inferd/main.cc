@@ -68,6 +68,9 @@ int Run(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--http-max-input-size", http_options.max_input_size,
                  "Largest HTTP request body in bytes (default 64 MiB); larger ones get 413");
+  app.add_option("--http-socket-buffer-size", http_options.socket_buffer_size,
+                 "SO_RCVBUF/SO_SNDBUF of HTTP connections in bytes (default 4 MiB, applied where "
+                 "net.core.rmem_max/wmem_max allow it; 0: the kernel's autotuning)");
   bool allow_metrics = true;
   inferd::metrics::MetricsServiceOptions metrics_options;
   app.add_option("--allow-metrics", allow_metrics,

@@ -12,6 +12,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <charconv>
+#include <cstdint>
+#include <fstream>
 #include <limits>
 #include <optional>
 #include <thread>
@@ -43,6 +45,14 @@ auto ReadAllAvailable(size_t total) {
   return [total](const beast::error_code& ec, size_t done) -> size_t {
     return ec ? 0 : total - done;
   };
+}
+
+// A number from a /proc/sys file; -1 when it cannot be read.
+static int64_t ReadSysctl(const char* path) {
+  std::ifstream in(path);
+  int64_t value = -1;
+  if (!(in >> value)) return -1;
+  return value;
 }
 
 // One io_context per I/O thread, each run by its thread alone (no locking inside asio, and no
@@ -84,6 +94,7 @@ struct HttpServer::Impl {
   std::vector<std::thread> threads;
   int port = 0;
   bool stopped = false;
+  int socket_buffer_size = 0;  // Applied to accepted sockets; 0: the kernel's autotuning.
 
   absl::Mutex mu;
   // Requests handed to the API whose response is not written yet.
@@ -333,6 +344,10 @@ void HttpServer::Impl::Accept() {
       spdlog::warn("HTTP accept failed: {}", ec.message());
     } else {
       socket.set_option(tcp::no_delay(true), ec);
+      if (socket_buffer_size > 0) {
+        socket.set_option(asio::socket_base::receive_buffer_size(socket_buffer_size), ec);
+        socket.set_option(asio::socket_base::send_buffer_size(socket_buffer_size), ec);
+      }
       std::make_shared<Session>(std::move(socket), this)->Start();
     }
     Accept();
@@ -364,6 +379,20 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(InferenceServer* 
                                               options.address, options.port, ec.message()));
   }
   impl->port = impl->acceptor.local_endpoint().port();
+  if (options.socket_buffer_size > 0) {
+    // A buffer above the kernel's maximum would be cut to it, and a fixed small buffer is worse
+    // than autotuning: set it only where the kernel allows the full size.
+    const int64_t rmem_max = ReadSysctl("/proc/sys/net/core/rmem_max");
+    const int64_t wmem_max = ReadSysctl("/proc/sys/net/core/wmem_max");
+    const auto wanted = static_cast<int64_t>(options.socket_buffer_size);
+    if (rmem_max >= wanted && wmem_max >= wanted && wanted <= (int64_t{1} << 30)) {
+      impl->socket_buffer_size = static_cast<int>(wanted);
+    } else {
+      spdlog::info("HTTP socket buffers left to the kernel's autotuning: --http-socket-buffer-size "
+                   "{} exceeds net.core.rmem_max {} or wmem_max {}",
+                   wanted, rmem_max, wmem_max);
+    }
+  }
   impl->Accept();
   for (auto& context : impl->contexts) {
     impl->work.push_back(asio::make_work_guard(*context));
