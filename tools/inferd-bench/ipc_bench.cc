@@ -163,6 +163,8 @@ int RunIpcBench(const IpcBenchOptions& options) {
       "--ipc-socket-path=" + socket,
       fmt::format("--ipc-spin-us={}", options.spin_us)};
   inferd_args.insert(inferd_args.end(), options.inferd_args.begin(), options.inferd_args.end());
+  // Servers on one CPU, this process's client threads on another (see PinToCpu).
+  const bool pinned = options.pin && std::thread::hardware_concurrency() >= 2 && PinToCpu(1);
   ChildProcess inferd(inferd_args);
   if (!inferd.WaitForOutput("inferd ready")) {
     std::fprintf(stderr, "inferd did not start:\n%s\n", inferd.output().c_str());
@@ -180,6 +182,7 @@ int RunIpcBench(const IpcBenchOptions& options) {
   }
   ChildProcess pingpong({options.self_path, "shm-pingpong-server", "--name=" + shm_name,
                   fmt::format("--spin-us={}", options.spin_us)});
+  if (pinned) PinToCpu(0);
   if (!pingpong.WaitForOutput("PINGPONG ready")) {
     std::fprintf(stderr, "ping-pong server did not start:\n%s\n", pingpong.output().c_str());
     return 1;

@@ -15,6 +15,7 @@ struct IpcBenchOptions {
   int samples_per_round = 300;           // 16-byte round trips per round and transport.
   int large_samples_per_round = 100;     // 602,112-byte round trips per round and transport.
   int spin_us = 20;                      // Spin before futex sleep, both sides, everywhere.
+  bool pin = true;  // Servers on CPU 1, clients on CPU 0 (when there are two CPUs).
 };
 
 // Starts the real inferd (ipc://, gRPC and HTTP on free ports) and a bare two-process shared
