@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "codec/buffer_pool.h"
+#include "codec/gather_body.h"
 #include "codec/kserve_json.h"
 #include "fmt/format.h"
 #include "rapidjson/document.h"
@@ -35,40 +36,7 @@ using tcp = asio::ip::tcp;
 constexpr const char* kHeaderLengthField = "Inference-Header-Content-Length";
 constexpr size_t kReadSize = 64 * 1024;
 
-// A request body sent as a list of buffers: the JSON, then each binary input where it lies.
-struct GatherBody {
-  struct value_type {
-    std::string head;
-    std::vector<asio::const_buffer> tail;
-  };
-  static std::uint64_t size(const value_type& body) {
-    std::uint64_t n = body.head.size();
-    for (const auto& b : body.tail) n += b.size();
-    return n;
-  }
-  class writer {
-   public:
-    using const_buffers_type = std::vector<asio::const_buffer>;
-    template <bool isRequest, class Fields>
-    writer(const http::header<isRequest, Fields>&, const value_type& body) : body_(body) {}
-    void init(beast::error_code& ec) { ec = {}; }
-    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
-      ec = {};
-      if (done_) return boost::none;
-      done_ = true;
-      const_buffers_type buffers;
-      buffers.reserve(body_.tail.size() + 1);
-      if (!body_.head.empty()) buffers.emplace_back(body_.head.data(), body_.head.size());
-      buffers.insert(buffers.end(), body_.tail.begin(), body_.tail.end());
-      if (buffers.empty()) return boost::none;
-      return std::make_pair(std::move(buffers), false);
-    }
-
-   private:
-    const value_type& body_;
-    bool done_ = false;
-  };
-};
+using codec::GatherBody;
 
 // A response as the transport hands it on: the body in one block that decoded outputs point into.
 struct Response {
@@ -484,40 +452,23 @@ class HttpTransport final : public ClientTransport {
     Response response;
     bool keep = false;
     if (!ec) {
-      const auto& header = c->parser->get();
-      response.status = header.result_int();
-      if (auto it = header.find(kHeaderLengthField); it != header.end()) {
-        response.inference_header_length = std::string(it->value());
-      }
-      keep = header.keep_alive();
+      response = HeaderOf(*c->parser);
+      keep = c->parser->get().keep_alive();
       if (std::optional<uint64_t> length = BodyLength(*c->parser)) {
-        response.size = static_cast<size_t>(*length);
-        AllocateBody(response);
-        const size_t rest = TakeBuffered(*c, response);
+        const size_t rest = StartBody(*c, response, *length);
         asio::read(c->socket, asio::buffer(response.data + (response.size - rest), rest),
                    ReadAllAvailable(rest), ec);
       } else {
         http::read(c->socket, c->buffer, *c->parser, ec);
         if (!ec) {
-          const auto& body = c->parser->get().body();
-          response.size = body.size();
-          AllocateBody(response);
-          std::copy(body.begin(), body.end(), response.data);
+          TakeParsedBody(*c, response);
           keep = c->parser->get().keep_alive();
         }
       }
     }
     if (ec) {
       Finish(c, /*keep=*/false);
-      bool retry = false;
-      {
-        absl::MutexLock lock(&mu_);
-        retry = reused && !call->retried && !shutting_down_;
-      }
-      if (retry) {
-        call->retried = true;
-        return false;
-      }
+      if (TakeRetry(*call, reused)) return false;
       call->done(FailedError(*call, ec));
       return true;
     }
@@ -588,31 +539,20 @@ class HttpTransport final : public ClientTransport {
   // With a Content-Length the body is read straight into the block the decoded outputs will
   // point into; otherwise (chunked) Beast's parser decodes it first.
   void ReadBody(std::shared_ptr<Connection> c, std::shared_ptr<Call> call) {
-    auto response = std::make_shared<Response>();
-    const auto& header = c->parser->get();
-    response->status = header.result_int();
-    if (auto it = header.find(kHeaderLengthField); it != header.end()) {
-      response->inference_header_length = std::string(it->value());
-    }
-    const bool keep = header.keep_alive();
+    auto response = std::make_shared<Response>(HeaderOf(*c->parser));
+    const bool keep = c->parser->get().keep_alive();
     const std::optional<uint64_t> length = BodyLength(*c->parser);
     if (!length) {
       http::async_read(c->socket, c->buffer, *c->parser,
                        [this, c, call, response, keep](beast::error_code ec, size_t) mutable {
                          if (ec) return Failed(std::move(c), std::move(call), ec, false);
-                         const auto& body = c->parser->get().body();
-                         response->size = body.size();
-                         AllocateBody(*response);
-                         std::copy(body.begin(), body.end(), response->data);
+                         TakeParsedBody(*c, *response);
                          Finish(c, c->parser->get().keep_alive());
                          call->done(std::move(*response));
                        });
       return;
     }
-    // Pooled, so a steady stream of large responses writes into memory that is already mapped.
-    response->size = static_cast<size_t>(*length);
-    AllocateBody(*response);
-    const size_t rest = TakeBuffered(*c, *response);
+    const size_t rest = StartBody(*c, *response, *length);
     asio::async_read(c->socket, asio::buffer(response->data + (response->size - rest), rest),
                      ReadAllAvailable(rest),
                      [this, c, call, response, keep](beast::error_code ec, size_t) mutable {
@@ -636,13 +576,44 @@ class HttpTransport final : public ClientTransport {
     return length;
   }
 
-  // Moves the body bytes the header read already buffered into the response; returns how many
-  // are still to be read from the socket.
-  static size_t TakeBuffered(Connection& c, Response& response) {
+  // The status and Inference-Header-Content-Length of a response whose header `parser` read.
+  static Response HeaderOf(const http::response_parser<http::vector_body<char>>& parser) {
+    Response response;
+    const auto& header = parser.get();
+    response.status = header.result_int();
+    if (auto it = header.find(kHeaderLengthField); it != header.end()) {
+      response.inference_header_length = std::string(it->value());
+    }
+    return response;
+  }
+
+  // A body of known `length`: its block (pooled, so a steady stream of large responses writes
+  // into memory that is already mapped), with the bytes the header read already buffered moved
+  // in; returns how many are still to be read from the socket.
+  size_t StartBody(Connection& c, Response& response, uint64_t length) {
+    response.size = static_cast<size_t>(length);
+    AllocateBody(response);
     const size_t buffered = std::min(c.buffer.size(), response.size);
     asio::buffer_copy(asio::buffer(response.data, buffered), c.buffer.data());
     c.buffer.consume(buffered);
     return response.size - buffered;
+  }
+
+  // A chunked body, which Beast's parser decoded: copied into the response's block.
+  void TakeParsedBody(Connection& c, Response& response) {
+    const auto& body = c.parser->get().body();
+    response.size = body.size();
+    AllocateBody(response);
+    std::copy(body.begin(), body.end(), response.data);
+  }
+
+  // Whether a call that failed on `reused` (a keep-alive connection the server may have closed
+  // while it was idle) gets its one retry on another connection; marks it retried.
+  bool TakeRetry(Call& call, bool reused) {
+    absl::MutexLock lock(&mu_);
+    if (!reused || call.retried || shutting_down_) return false;
+    call.retried = true;
+    return true;
   }
 
   absl::Status FailedError(const Call& call, const beast::error_code& ec) const {
@@ -665,16 +636,7 @@ class HttpTransport final : public ClientTransport {
   void Failed(std::shared_ptr<Connection> c, std::shared_ptr<Call> call, beast::error_code ec,
               bool reused) {
     Finish(c, /*keep=*/false);
-    bool retry = false;
-    {
-      absl::MutexLock lock(&mu_);
-      retry = reused && !call->retried && !shutting_down_;
-    }
-    if (retry) {
-      // The server closed an idle keep-alive connection: try once more on another.
-      call->retried = true;
-      return Dispatch(std::move(call));
-    }
+    if (TakeRetry(*call, reused)) return Dispatch(std::move(call));
     call->done(FailedError(*call, ec));
   }
 

@@ -5,9 +5,7 @@
 // handed to the backend as views, kept alive by the block. The block is placed so that the byte
 // after the JSON header (Inference-Header-Content-Length) is 64-byte aligned: the first binary
 // input starts aligned.
-//
-// GatherBody: the response body as a list of buffers (the JSON, then each binary output in its own
-// buffer), written with one gather write and no copy.
+
 #pragma once
 
 #include <algorithm>
@@ -21,6 +19,8 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/optional.hpp>
+
+#include "codec/gather_body.h"
 
 namespace inferd::http_detail {
 
@@ -71,45 +71,8 @@ struct RequestBody {
   };
 };
 
-struct GatherBody {
-  struct value_type {
-    std::string head;  // JSON (or the whole body).
-    std::vector<boost::asio::const_buffer> tail;
-    std::shared_ptr<const void> owner;  // Keeps `tail` alive.
-  };
-
-  static std::uint64_t size(const value_type& body) {
-    std::uint64_t n = body.head.size();
-    for (const auto& b : body.tail) n += b.size();
-    return n;
-  }
-
-  class writer {
-   public:
-    using const_buffers_type = std::vector<boost::asio::const_buffer>;
-
-    template <bool isRequest, class Fields>
-    writer(const boost::beast::http::header<isRequest, Fields>&, const value_type& body)
-        : body_(body) {}
-
-    void init(boost::beast::error_code& ec) { ec = {}; }
-
-    boost::optional<std::pair<const_buffers_type, bool>> get(boost::beast::error_code& ec) {
-      ec = {};
-      if (done_) return boost::none;
-      done_ = true;
-      const_buffers_type buffers;
-      buffers.reserve(body_.tail.size() + 1);
-      if (!body_.head.empty()) buffers.emplace_back(body_.head.data(), body_.head.size());
-      buffers.insert(buffers.end(), body_.tail.begin(), body_.tail.end());
-      if (buffers.empty()) return boost::none;
-      return std::make_pair(std::move(buffers), false);
-    }
-
-   private:
-    const value_type& body_;
-    bool done_ = false;
-  };
-};
+// Responses are written with codec::GatherBody (src/codec/gather_body.h), which the http://
+// client's requests use too.
+using GatherBody = codec::GatherBody;
 
 }  // namespace inferd::http_detail

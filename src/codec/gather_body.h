@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+// A Beast body type for an HTTP message sent as a list of buffers: the JSON, then each binary
+// tensor where it already lies, written with one gather write and no copy. The HTTP server writes
+// its responses with it and the http:// client its requests.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/optional.hpp>
+
+namespace inferd::codec {
+
+struct GatherBody {
+  struct value_type {
+    std::string head;  // JSON (or the whole body).
+    std::vector<boost::asio::const_buffer> tail;
+    std::shared_ptr<const void> owner;  // Keeps `tail` alive (may be null).
+  };
+
+  static std::uint64_t size(const value_type& body) {
+    std::uint64_t n = body.head.size();
+    for (const auto& b : body.tail) n += b.size();
+    return n;
+  }
+
+  class writer {
+   public:
+    using const_buffers_type = std::vector<boost::asio::const_buffer>;
+
+    template <bool isRequest, class Fields>
+    writer(const boost::beast::http::header<isRequest, Fields>&, const value_type& body)
+        : body_(body) {}
+
+    void init(boost::beast::error_code& ec) { ec = {}; }
+
+    boost::optional<std::pair<const_buffers_type, bool>> get(boost::beast::error_code& ec) {
+      ec = {};
+      if (done_) return boost::none;
+      done_ = true;
+      const_buffers_type buffers;
+      buffers.reserve(body_.tail.size() + 1);
+      if (!body_.head.empty()) buffers.emplace_back(body_.head.data(), body_.head.size());
+      buffers.insert(buffers.end(), body_.tail.begin(), body_.tail.end());
+      if (buffers.empty()) return boost::none;
+      return std::make_pair(std::move(buffers), false);
+    }
+
+   private:
+    const value_type& body_;
+    bool done_ = false;
+  };
+};
+
+}  // namespace inferd::codec
