@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "fmt/format.h"
+#include "scheduler/single_request_batch.h"
 
 namespace inferd {
 
@@ -75,22 +76,9 @@ absl::StatusOr<std::byte*> GatheredBatch::AllocateOutput(std::string_view name, 
         "model '{}' output '{}' has shape {}; its first dimension must be the batch size {}",
         model_name_, name, ShapeToString(shape), total_batch_));
   }
-  if (datatype == DataType::kBytes) {
-    if (!ElementCount(shape).has_value()) {
-      return absl::InternalError(fmt::format("model '{}' output '{}' has invalid shape {}",
-                                             model_name_, name, ShapeToString(shape)));
-    }
-  } else {
-    absl::StatusOr<size_t> expected = FixedTensorByteSize(datatype, shape);
-    if (!expected.ok()) {
-      return absl::InternalError(fmt::format("model '{}' output '{}': {}", model_name_, name,
-                                             std::string(expected.status().message())));
-    }
-    if (*expected != byte_size) {
-      return absl::InternalError(
-          fmt::format("model '{}' output '{}' is {} bytes, but {} {} needs {}", model_name_, name,
-                      byte_size, DataTypeName(datatype), ShapeToString(shape), *expected));
-    }
+  if (absl::Status s = CheckOutputByteSize(model_name_, name, datatype, shape, byte_size);
+      !s.ok()) {
+    return s;
   }
   BatchOutput& out = outputs_[index].emplace();
   out.name = std::string(name);

@@ -7,6 +7,29 @@
 
 namespace inferd {
 
+absl::Status CheckOutputByteSize(std::string_view model_name, std::string_view name,
+                                 DataType datatype, std::span<const int64_t> shape,
+                                 size_t byte_size) {
+  if (datatype == DataType::kBytes) {
+    if (!ElementCount(shape).has_value()) {
+      return absl::InternalError(fmt::format("model '{}' output '{}' has invalid shape {}",
+                                             model_name, name, ShapeToString(shape)));
+    }
+  } else {
+    absl::StatusOr<size_t> expected = FixedTensorByteSize(datatype, shape);
+    if (!expected.ok()) {
+      return absl::InternalError(fmt::format("model '{}' output '{}': {}", model_name, name,
+                                             std::string(expected.status().message())));
+    }
+    if (*expected != byte_size) {
+      return absl::InternalError(
+          fmt::format("model '{}' output '{}' is {} bytes, but {} {} needs {}", model_name, name,
+                      byte_size, DataTypeName(datatype), ShapeToString(shape), *expected));
+    }
+  }
+  return absl::OkStatus();
+}
+
 SingleRequestBatch::SingleRequestBatch(InferPayload& payload, std::string_view model_name)
     : payload_(payload), model_name_(model_name), outputs_(payload.requested_outputs.size()) {}
 
@@ -39,22 +62,9 @@ absl::StatusOr<std::byte*> SingleRequestBatch::AllocateOutput(std::string_view n
     return absl::InternalError(
         fmt::format("model '{}' allocated output '{}' twice", model_name_, name));
   }
-  if (datatype == DataType::kBytes) {
-    if (!ElementCount(shape).has_value()) {
-      return absl::InternalError(fmt::format("model '{}' output '{}' has invalid shape {}",
-                                             model_name_, name, ShapeToString(shape)));
-    }
-  } else {
-    absl::StatusOr<size_t> expected = FixedTensorByteSize(datatype, shape);
-    if (!expected.ok()) {
-      return absl::InternalError(fmt::format("model '{}' output '{}': {}", model_name_, name,
-                                             std::string(expected.status().message())));
-    }
-    if (*expected != byte_size) {
-      return absl::InternalError(
-          fmt::format("model '{}' output '{}' is {} bytes, but {} {} needs {}", model_name_, name,
-                      byte_size, DataTypeName(datatype), ShapeToString(shape), *expected));
-    }
+  if (absl::Status s = CheckOutputByteSize(model_name_, name, datatype, shape, byte_size);
+      !s.ok()) {
+    return s;
   }
 
   if (payload_.allocator == nullptr) payload_.allocator = HeapOutputAllocator();

@@ -52,6 +52,13 @@ class SingleRequestBatch : public ExecutionBatch {
   std::vector<std::optional<InferOutput>> outputs_;
 };
 
+// What every ExecutionBatch::AllocateOutput checks of a backend's output: a BYTES shape must have
+// an element count, any other datatype exactly shape × element size bytes. INTERNAL naming the
+// model and output otherwise (the backend is wrong, not the request).
+absl::Status CheckOutputByteSize(std::string_view model_name, std::string_view name,
+                                 DataType datatype, std::span<const int64_t> shape,
+                                 size_t byte_size);
+
 // Runs `payload` alone on `instance`: stamps compute_start_ns/compute_end_ns from `clock`,
 // executes, finishes the outputs and reports one ExecutionRecord to `observer` (when not null).
 // Returns the request's final status; the caller completes the payload. Called on the instance's
