@@ -6,8 +6,10 @@
 
 #include <cctype>
 #include <charconv>
+#include <filesystem>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 
 #include "absl/status/statusor.h"
@@ -50,6 +52,24 @@ inline absl::StatusOr<bool> BoolParameter(const ModelSpec& spec, std::string_vie
 inline int DefaultThreadCount() {
   const unsigned cores = std::thread::hardware_concurrency();
   return cores == 0 ? 1 : static_cast<int>(cores);
+}
+
+// The model file of a version: config `default_model_filename`, else `default_filename`, in the
+// version folder. INVALID_ARGUMENT naming the path when it is not a regular file.
+inline absl::StatusOr<std::string> ModelFilePath(const ModelSpec& spec,
+                                                 std::string_view default_filename,
+                                                 std::string_view backend_name) {
+  const std::string filename =
+      spec.model_filename.empty() ? std::string(default_filename) : spec.model_filename;
+  const std::string path = (std::filesystem::path(spec.version_dir) / filename).string();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::InvalidArgumentError(
+        fmt::format("model file '{}' does not exist (the {} backend loads '{}' from the version "
+                    "folder)",
+                    path, backend_name, filename));
+  }
+  return path;
 }
 
 }  // namespace inferd

@@ -305,16 +305,9 @@ class OnnxBackend final : public Backend {
     absl::StatusOr<bool> trial = BoolParameter(spec, "LOAD_TRIAL_RUN", true);
     if (!trial.ok()) return trial.status();
 
-    const std::string filename =
-        spec.model_filename.empty() ? std::string(kDefaultFilename) : spec.model_filename;
-    const std::string path = (std::filesystem::path(spec.version_dir) / filename).string();
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) {
-      return absl::InvalidArgumentError(
-          fmt::format("model file '{}' does not exist (the onnx backend loads '{}' from the "
-                      "version folder)",
-                      path, filename));
-    }
+    absl::StatusOr<std::string> model_path = ModelFilePath(spec, kDefaultFilename, "onnx");
+    if (!model_path.ok()) return model_path.status();
+    const std::string& path = *model_path;
     absl::StatusOr<std::string> bytes = ReadFile(path);
     if (!bytes.ok()) return bytes.status();
     absl::StatusOr<OnnxModelInfo> info = ReadOnnxModelInfo(*bytes);
