@@ -512,16 +512,22 @@ TEST(InstanceQueueSchedulerInlineTest, ABusyInstanceIsNeverTakenForInline) {
   EXPECT_TRUE(done.Get(3).status.ok()) << done.Get(3).status;
 }
 
-TEST(InstanceQueueSchedulerInlineTest, RequestQueuedBehindAnInlineExecutionStillRuns) {
-  absl::Notification inline_started;
-  absl::Notification release;
-  auto fn = [&](ExecutionBatch& batch) {
+// Echo, except that request 2 says it started and then waits for `release`.
+testing::FakeModelInstance::ExecuteFn HoldRequestTwo(absl::Notification& started,
+                                                     absl::Notification& release) {
+  return [&started, &release](ExecutionBatch& batch) {
     if (FirstInputValue(batch) == 2) {
-      inline_started.Notify();
+      started.Notify();
       release.WaitForNotificationWithTimeout(kHangGuard);
     }
     return Echo(batch);
   };
+}
+
+TEST(InstanceQueueSchedulerInlineTest, RequestQueuedBehindAnInlineExecutionStillRuns) {
+  absl::Notification inline_started;
+  absl::Notification release;
+  auto fn = HoldRequestTwo(inline_started, release);
   Completions done;
   auto scheduler = MakeInlineScheduler(1, fn, absl::Seconds(10));
   scheduler->Enqueue(InlinePayload(1, done));
@@ -542,13 +548,7 @@ TEST(InstanceQueueSchedulerInlineTest, RequestQueuedBehindAnInlineExecutionStill
 TEST(InstanceQueueSchedulerInlineTest, DrainWaitsForAnInlineExecutionAndItsCallback) {
   absl::Notification inline_started;
   absl::Notification release;
-  auto fn = [&](ExecutionBatch& batch) {
-    if (FirstInputValue(batch) == 2) {
-      inline_started.Notify();
-      release.WaitForNotificationWithTimeout(kHangGuard);
-    }
-    return Echo(batch);
-  };
+  auto fn = HoldRequestTwo(inline_started, release);
   Completions done;
   auto scheduler = MakeInlineScheduler(1, fn, absl::Seconds(10));
   scheduler->Enqueue(InlinePayload(1, done));
