@@ -138,5 +138,17 @@ TEST(InferdBinary, HttpSocketBufferBeyondTheKernelMaximumIsLeftToAutotuning) {
   EXPECT_EQ(server.WaitForExit(kTimeout), 0);
 }
 
+TEST(InferdBinary, BadValuesOfThePerformanceFlagsAreRefusedByName) {
+  for (const std::string flag :
+       {"--inline-execution-max-us=-5", "--http-socket-buffer-size=abc"}) {
+    ServerProcess server(InferdBinary(),
+                         Args({"--model-repository=" INFERD_EXAMPLE_REPOSITORY, flag}));
+    const auto code = server.WaitForExit(kTimeout);
+    ASSERT_TRUE(code.has_value()) << flag;
+    EXPECT_NE(*code, 0) << flag;
+    EXPECT_THAT(server.output(), HasSubstr(flag.substr(0, flag.find('=')))) << flag;
+  }
+}
+
 }  // namespace
 }  // namespace inferd
