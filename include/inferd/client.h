@@ -6,7 +6,8 @@
 //
 // Network transports (http://, grpc://, ipc://) plug in behind the same API.
 //   ipc://<socket path>         a server on this machine through shared memory
-//                               (src/client/ipc_transport.h; URL options region_mb, spin_us, ring)
+//                               (src/client/ipc_transport.h; URL options region_mb, spin_us,
+//                               max_spin_us, ring)
 //
 // Every call is thread-safe; many requests may be in flight at once. Input bytes referenced by a
 // request (InferInput::data without an owner) must stay valid until its result is delivered.

@@ -128,6 +128,9 @@ struct IpcTarget {
   uint64_t region_bytes = 128ull << 20;
   uint32_t ring_capacity = 256;
   absl::Duration spin = absl::Microseconds(20);
+  // Callers of Infer spin up to twice their recent wait when that is at most this long (see
+  // ipc::AdaptiveSpin); at most `spin` turns that off.
+  absl::Duration max_spin = absl::Microseconds(200);
 };
 
 absl::StatusOr<IpcTarget> ParseTarget(std::string_view target) {
@@ -155,11 +158,13 @@ absl::StatusOr<IpcTarget> ParseTarget(std::string_view target) {
       parsed.region_bytes = value << 20;
     } else if (key == "spin_us") {
       parsed.spin = absl::Microseconds(static_cast<int64_t>(std::min<uint64_t>(value, 10000)));
+    } else if (key == "max_spin_us") {
+      parsed.max_spin = absl::Microseconds(static_cast<int64_t>(std::min<uint64_t>(value, 10000)));
     } else if (key == "ring") {
       parsed.ring_capacity = static_cast<uint32_t>(std::min<uint64_t>(value, 1u << 30));
     } else {
       return absl::InvalidArgumentError(fmt::format(
-          "unknown ipc:// URL option '{}' (known: region_mb, spin_us, ring)", key));
+          "unknown ipc:// URL option '{}' (known: region_mb, spin_us, max_spin_us, ring)", key));
     }
   }
   return parsed;
@@ -172,7 +177,8 @@ class IpcTransport final : public ClientTransport {
         socket_fd_(socket_fd),
         region_(std::move(region)),
         requests_(ipc::RequestRing(region_->base(), region_->layout())),
-        responses_(ipc::ResponseRing(region_->base(), region_->layout())) {
+        responses_(ipc::ResponseRing(region_->base(), region_->layout())),
+        sync_spin_(target_.spin, target_.max_spin) {
     receiver_ = std::thread([this] { ReceiveLoop(); });
   }
 
@@ -180,35 +186,44 @@ class IpcTransport final : public ClientTransport {
     stop_ = true;
     shutdown(socket_fd_, SHUT_RDWR);
     responses_.Wake();
-    ipc::FutexWakeAll(&sync_waiters_);
+    receiver_word_.fetch_add(kAsyncEpoch);
+    ipc::FutexWakeAll(&receiver_word_);
     receiver_.join();
     FailAll(absl::CancelledError("the ipc:// client was destroyed with the request pending"));
     close(socket_fd_);
   }
 
+  // The receiver thread delivers asynchronous responses: it is roused when it parked for callers
+  // of Infer (see ReceiveLoop).
   void InferAsync(InferRequest request, InferCallback callback) override {
-    Pending pending;
-    pending.request = std::move(request);
-    pending.callback = std::move(callback);
-    pending.retries_left = kOutputRetries;
-    Submit(std::move(pending), 0);
+    async_in_flight_.fetch_add(1);
+    Start(std::move(request), [this, callback = std::move(callback)](
+                                  absl::StatusOr<InferResponse> result) {
+      async_in_flight_.fetch_sub(1);
+      callback(std::move(result));
+    });
+    receiver_word_.fetch_add(kAsyncEpoch);
+    if (receiver_parked_.load()) ipc::FutexWakeAll(&receiver_word_);
   }
 
   // InferAsync, then the caller waits on the response ring itself and drains it when no other
   // thread is: the server's push wakes this thread directly (or finds it still spinning), with no
-  // hop through the receiver thread.
+  // hop through the receiver thread. It spins for sync_spin_'s budget before sleeping.
   absl::StatusOr<InferResponse> Infer(InferRequest request) override {
     struct Waiter {
       std::atomic<bool> done{false};
       std::optional<absl::StatusOr<InferResponse>> result;
     };
     auto waiter = std::make_shared<Waiter>();
-    sync_waiters_.fetch_add(1);  // The receiver thread stands aside (see ReceiveLoop).
-    InferAsync(std::move(request), [this, waiter](absl::StatusOr<InferResponse> result) {
+    receiver_word_.fetch_add(1);  // The receiver thread stands aside (see ReceiveLoop).
+    Start(std::move(request), [this, waiter](absl::StatusOr<InferResponse> result) {
       waiter->result.emplace(std::move(result));
       waiter->done.store(true, std::memory_order_release);
       responses_.WakeSleepers();  // When another thread delivered it while we slept.
     });
+    const auto started = std::chrono::steady_clock::now();
+    const absl::Duration budget = sync_spin_.Budget();
+    auto waited = [&] { return absl::FromChrono(std::chrono::steady_clock::now() - started); };
     while (!waiter->done.load(std::memory_order_acquire)) {
       if (consumer_mu_.TryLock()) {
         const bool alive = Drain();
@@ -216,9 +231,12 @@ class IpcTransport final : public ClientTransport {
         if (!alive) continue;  // FailAll answered every pending request, ours included.
         if (waiter->done.load(std::memory_order_acquire)) break;
       }
-      responses_.Wait(target_.spin, absl::Milliseconds(20));
+      responses_.Wait(std::max(budget - waited(), absl::ZeroDuration()), absl::Milliseconds(20));
     }
-    if (sync_waiters_.fetch_sub(1) == 1) ipc::FutexWakeAll(&sync_waiters_);
+    sync_spin_.Observe(waited());
+    // Leaving does not wake the receiver: it parked only while no asynchronous request was in
+    // flight, and a new one rouses it.
+    receiver_word_.fetch_sub(1);
     return std::move(*waiter->result);
   }
 
@@ -262,6 +280,14 @@ class IpcTransport final : public ClientTransport {
     uint64_t output_bytes = 0;
     int retries_left = 0;
   };
+
+  void Start(InferRequest request, InferCallback callback) {
+    Pending pending;
+    pending.request = std::move(request);
+    pending.callback = std::move(callback);
+    pending.retries_left = kOutputRetries;
+    Submit(std::move(pending), 0);
+  }
 
   static absl::Status Unsupported(std::string_view call) {
     return absl::UnimplementedError(fmt::format(
@@ -360,11 +386,15 @@ class IpcTransport final : public ClientTransport {
 
   void ReceiveLoop() {
     while (!stop_) {
-      // While a caller of Infer waits on the ring it drains every response, so this thread sleeps
-      // elsewhere instead of being woken (and spinning) for each one; it still watches the socket.
-      if (const uint32_t waiting = sync_waiters_.load(); waiting > 0) {
-        ipc::FutexWait(&sync_waiters_, waiting, absl::Milliseconds(50));
-        if (sync_waiters_.load() > 0 && ipc::PeerClosed(socket_fd_)) {
+      // While callers of Infer wait on the ring they drain every response, so this thread parks
+      // instead of being woken (and spinning on the callers' CPUs) for each one; it comes back
+      // for asynchronous requests, and watches the socket meanwhile.
+      if (const uint32_t word = receiver_word_.load();
+          (word & kSyncCallers) != 0 && async_in_flight_.load() == 0) {
+        receiver_parked_.store(true);
+        ipc::FutexWait(&receiver_word_, word, absl::Milliseconds(50));
+        receiver_parked_.store(false);
+        if ((receiver_word_.load() & kSyncCallers) != 0 && ipc::PeerClosed(socket_fd_)) {
           FailAll(absl::UnavailableError(fmt::format(
               "the ipc:// server at {} closed the connection (it stopped or crashed); the "
               "request did not complete",
@@ -467,7 +497,15 @@ class IpcTransport final : public ClientTransport {
   // response); Wait/HasData/Wake need no lock.
   absl::Mutex consumer_mu_;
   ipc::RingView responses_;
-  std::atomic<uint32_t> sync_waiters_{0};  // Callers inside Infer; a futex word.
+  // The receiver thread's parking word (a futex): the low 16 bits count callers inside Infer;
+  // every InferAsync adds kAsyncEpoch, so a receiver about to park sees the change. A parked
+  // receiver is woken by InferAsync (when receiver_parked_) and by the destructor.
+  static constexpr uint32_t kSyncCallers = 0xffff;
+  static constexpr uint32_t kAsyncEpoch = 1u << 16;
+  std::atomic<uint32_t> receiver_word_{0};
+  std::atomic<bool> receiver_parked_{false};
+  std::atomic<uint32_t> async_in_flight_{0};  // InferAsync requests not yet answered.
+  ipc::AdaptiveSpin sync_spin_;  // How long callers of Infer spin.
   uint64_t next_tag_ ABSL_GUARDED_BY(mu_) = 0;
   std::unordered_map<uint64_t, Pending> pending_ ABSL_GUARDED_BY(mu_);
   absl::Status broken_ ABSL_GUARDED_BY(mu_);

@@ -118,8 +118,13 @@ int main(int argc, char** argv) {
   ipc_cmd->add_option("--large-samples", ipc_bench.large_samples_per_round,
                       "602,112-byte samples per round");
   ipc_cmd->add_option("--spin-us", ipc_bench.spin_us, "Spin before sleeping, every side");
+  ipc_cmd->add_option("--max-spin-us", ipc_bench.max_spin_us,
+                      "Cap of the clients' adaptive spin (ipc:// max_spin_us and the baseline's)");
   ipc_cmd->add_option("--pin", ipc_bench.pin,
                       "Servers on CPU 1 and clients on CPU 0 (default true)");
+  ipc_cmd->add_option("--only", ipc_bench.only,
+                      "Measure only these besides the baseline: ipc, grpc, http-shm, grpc-shm")
+      ->check(CLI::IsMember({"ipc", "grpc", "http-shm", "grpc-shm"}));
   std::string pingpong_name;
   int pingpong_spin_us = 20;
   auto* pingpong_cmd = app.add_subcommand("shm-pingpong-server", "The ping-pong baseline's echo");

@@ -118,5 +118,31 @@ TEST(ShmRing, CorruptIndicesAreReportedNotTrusted) {
   EXPECT_THAT(std::string(got.status().message()), HasSubstr("ring corrupted"));
 }
 
+TEST(AdaptiveSpin, SpinsTwiceTheRecentWaitWhenThatFitsUnderTheCap) {
+  AdaptiveSpin spin(absl::Microseconds(20), absl::Microseconds(200));
+  EXPECT_EQ(spin.Budget(), absl::Microseconds(20));  // Nothing observed yet.
+  spin.Observe(absl::Microseconds(30));
+  EXPECT_EQ(spin.Budget(), absl::Microseconds(60));
+  for (int i = 0; i < 100; ++i) spin.Observe(absl::Microseconds(5));
+  EXPECT_EQ(spin.Budget(), absl::Microseconds(20));  // Twice the wait is under the base.
+}
+
+TEST(AdaptiveSpin, LongWaitsFallBackToTheBaseAndShortOnesComeBack) {
+  AdaptiveSpin spin(absl::Microseconds(20), absl::Microseconds(200));
+  for (int i = 0; i < 100; ++i) spin.Observe(absl::Milliseconds(5));  // A slow model: sleep.
+  EXPECT_EQ(spin.Budget(), absl::Microseconds(20));
+  for (int i = 0; i < 100; ++i) spin.Observe(absl::Microseconds(40));
+  EXPECT_NEAR(absl::ToDoubleMicroseconds(spin.Budget()), 80, 0.5);
+}
+
+TEST(AdaptiveSpin, ACapAtOrBelowTheBaseTurnsItOff) {
+  AdaptiveSpin spin(absl::Microseconds(20), absl::ZeroDuration());
+  spin.Observe(absl::Microseconds(30));
+  EXPECT_EQ(spin.Budget(), absl::Microseconds(20));
+  AdaptiveSpin none(absl::ZeroDuration(), absl::ZeroDuration());
+  none.Observe(absl::Microseconds(30));
+  EXPECT_EQ(none.Budget(), absl::ZeroDuration());
+}
+
 }  // namespace
 }  // namespace inferd::ipc

@@ -41,6 +41,22 @@ void FutexWakeAll(std::atomic<uint32_t>* word) {
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
 }
 
+AdaptiveSpin::AdaptiveSpin(absl::Duration base, absl::Duration cap)
+    : base_ns_(absl::ToInt64Nanoseconds(base)), cap_ns_(absl::ToInt64Nanoseconds(cap)) {}
+
+absl::Duration AdaptiveSpin::Budget() const {
+  const int64_t twice = 2 * average_ns_.load(std::memory_order_relaxed);
+  return absl::Nanoseconds(twice > base_ns_ && twice <= cap_ns_ ? twice : base_ns_);
+}
+
+void AdaptiveSpin::Observe(absl::Duration waited) {
+  if (cap_ns_ <= base_ns_) return;
+  const int64_t ns = absl::ToInt64Nanoseconds(waited);
+  const int64_t average = average_ns_.load(std::memory_order_relaxed);
+  // Weight 1/8: follows a change of model or payload within a few dozen calls.
+  average_ns_.store(average == 0 ? ns : average + (ns - average) / 8, std::memory_order_relaxed);
+}
+
 size_t RingBytes(size_t slot_bytes, uint32_t capacity) {
   const size_t bytes = sizeof(RingControl) + slot_bytes * capacity;
   return (bytes + 63) / 64 * 64;

@@ -70,6 +70,24 @@ class RingView {
   uint32_t tail_ = 0;  // Consumer's own tail.
 };
 
+// How long a waiter spins before it sleeps: at least `base`; when the recent waits (a moving
+// average of what Observe was told) are short enough that twice the average fits under `cap`,
+// twice the average. A waiter that sleeps pays a futex wake-up (tens of microseconds on a VM);
+// one that expects its answer within `cap` spins through it instead. `cap` <= `base` turns the
+// adaptation off. Thread-safe.
+class AdaptiveSpin {
+ public:
+  AdaptiveSpin(absl::Duration base, absl::Duration cap);
+
+  absl::Duration Budget() const;
+  void Observe(absl::Duration waited);
+
+ private:
+  const int64_t base_ns_;
+  const int64_t cap_ns_;
+  std::atomic<int64_t> average_ns_{0};  // 0: nothing observed yet.
+};
+
 // Thin wrappers over futex(2) on a shared (not process-private) word.
 void FutexWait(std::atomic<uint32_t>* word, uint32_t expected, absl::Duration timeout);
 void FutexWakeAll(std::atomic<uint32_t>* word);
