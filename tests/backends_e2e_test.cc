@@ -202,6 +202,23 @@ TEST_F(BackendsEndToEnd, OptimizeForInferenceKeepsTheOutputs) {
   ExpectSmallCnnMatchesPyTorch("small_cnn_optimized", "INPUT__0", "OUTPUT__0", 4);
 }
 
+TEST_F(BackendsEndToEnd, TensorCacheOffKeepsTheOutputs) {
+  AddModel("small_cnn_uncached",
+           std::string(kSmallCnnTorchScript) +
+               R"(parameters { key: "TENSOR_CACHE_MB" value { string_value: "0" } })",
+           "small_cnn.pt", "model.pt");
+  AddModel("small_cnn_cached",
+           std::string(kSmallCnnTorchScript) +
+               R"(parameters { key: "TENSOR_CACHE_MB" value { string_value: "1024" } })",
+           "small_cnn.pt", "model.pt");
+  Start({"small_cnn_uncached"});
+  ExpectSmallCnnMatchesPyTorch("small_cnn_uncached", "INPUT__0", "OUTPUT__0", 1);
+  ExpectSmallCnnMatchesPyTorch("small_cnn_uncached", "INPUT__0", "OUTPUT__0", 4);
+  // The setting is process-wide and the last load wins: this one turns the cache back on.
+  ASSERT_TRUE(client_->LoadModel("small_cnn_cached").ok());
+  ExpectSmallCnnMatchesPyTorch("small_cnn_cached", "INPUT__0", "OUTPUT__0", 4);
+}
+
 TEST_F(BackendsEndToEnd, TritonBackendNamesSelectTheMatchingBackend) {
   AddModel("cnn_backend_pytorch", R"cfg(
     backend: "pytorch"
@@ -421,8 +438,13 @@ TEST_F(BackendsEndToEnd, MalformedBackendParameterFailsTheLoad) {
     output [ { name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ 10 ] } ]
   )cfg") + R"(parameters { key: "INTRA_OP_THREAD_COUNT" value { string_value: "many" } })",
            "small_cnn.pt", "model.pt");
+  AddModel("bad_cache_pt",
+           std::string(kSmallCnnTorchScript) +
+               R"(parameters { key: "TENSOR_CACHE_MB" value { string_value: "-1" } })",
+           "small_cnn.pt", "model.pt");
   Start({"identity", "small_cnn_pt"});
   ExpectLoadFails("bad_threads_pt", {"INTRA_OP_THREAD_COUNT", "'many'"});
+  ExpectLoadFails("bad_cache_pt", {"TENSOR_CACHE_MB", "'-1'"});
 }
 
 }  // namespace

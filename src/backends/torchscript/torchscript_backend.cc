@@ -15,11 +15,11 @@
 //                           shapes and datatypes, so a mismatched config fails the load
 //                           (default true; skipped when an input has a variable dimension).
 // Instances of one model share the loaded module (its weights); each runs forward() on its own
-// thread under c10::InferenceMode.
+// thread under c10::InferenceMode. Tensor memory comes from CachingCpuAllocator, libtorch's CPU
+// allocator once this plugin is loaded; unloading a model empties its cache.
 #include <ATen/Parallel.h>
 #include <torch/script.h>
 
-#include <malloc.h>
 
 #include <cstdint>
 #include <cstring>
@@ -34,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "backends/backend_parameters.h"
+#include "backends/torchscript/caching_cpu_allocator.h"
 #include "backends/torchscript/tensor_binding.h"
 #include "backends/trial_batch.h"
 #include "fmt/format.h"
@@ -251,6 +252,11 @@ class TorchScriptModel final : public BackendModel {
  public:
   TorchScriptModel(std::shared_ptr<const LoadedModule> module, int64_t memory_bytes)
       : module_(std::move(module)), memory_bytes_(memory_bytes) {}
+  // Unloading gives the tensor memory the model's calls left cached back to the system.
+  ~TorchScriptModel() override {
+    module_.reset();
+    CachingCpuAllocator::Get().EmptyCache();
+  }
 
   absl::StatusOr<std::unique_ptr<ModelInstance>> CreateInstance(int /*index*/) override {
     return std::make_unique<TorchScriptInstance>(module_);
@@ -262,26 +268,11 @@ class TorchScriptModel final : public BackendModel {
   int64_t memory_bytes_;
 };
 
-// libtorch mallocs every activation of a forward() and frees it at the end. On an instance
-// thread (not the main thread) glibc serves those from a per-thread arena and, with its default
-// thresholds, gives large blocks back to the kernel after each call (munmap, or shrinking the
-// arena's heap), so the next call page-faults them in again: ResNet50 at batch 8 ran at 0.87x of
-// the same forward() on the main thread (inferd-backend-bench). When this plugin is loaded, blocks
-// up to 32 MiB come from the arenas, which keep up to 256 MiB free before trimming; the process
-// holds its peak activation memory between calls, as PyTorch's own caching allocators do.
-void KeepActivationMemoryBetweenCalls() {
-  constexpr int kMmapThreshold = 32 << 20;  // glibc's largest allowed value on 64-bit.
-  constexpr int kTrimThreshold = 256 << 20;
-  if (mallopt(M_MMAP_THRESHOLD, kMmapThreshold) != 1 ||
-      mallopt(M_TRIM_THRESHOLD, kTrimThreshold) != 1) {
-    spdlog::warn("torchscript backend: cannot raise malloc's thresholds; large models may run "
-                 "slower on instance threads");
-  }
-}
-
 class TorchScriptBackend final : public Backend {
  public:
-  TorchScriptBackend() { KeepActivationMemoryBetweenCalls(); }
+  // Activations come from a cache of freed blocks, not from a fresh malloc per call (see
+  // caching_cpu_allocator.h).
+  TorchScriptBackend() { CachingCpuAllocator::Install(); }
 
   absl::StatusOr<std::unique_ptr<BackendModel>> LoadModel(const ModelSpec& spec) override {
     absl::StatusOr<std::unique_ptr<BackendModel>> model = Load(spec);
@@ -318,6 +309,14 @@ class TorchScriptBackend final : public Backend {
     if (!optimize.ok()) return optimize.status();
     absl::StatusOr<bool> trial = BoolParameter(spec, "LOAD_TRIAL_RUN", true);
     if (!trial.ok()) return trial.status();
+    // Process-wide, like the allocator: applied only by a config that sets it (the last wins).
+    if (spec.parameters.contains("TENSOR_CACHE_MB")) {
+      absl::StatusOr<int> cache_mb = IntParameter(
+          spec, "TENSOR_CACHE_MB",
+          static_cast<int>(CachingCpuAllocator::kDefaultMaxCachedBytes >> 20), 0, 1 << 20);
+      if (!cache_mb.ok()) return cache_mb.status();
+      CachingCpuAllocator::Get().set_max_cached_bytes(static_cast<size_t>(*cache_mb) << 20);
+    }
 
     absl::StatusOr<std::string> model_path = ModelFilePath(spec, kDefaultFilename, "torchscript");
     if (!model_path.ok()) return model_path.status();
@@ -379,6 +378,9 @@ class TorchScriptBackend final : public Backend {
         }
       }
     }
+    // What the load freed (weights replaced by optimize_for_inference, the trial run's
+    // activations) is not what the calls will ask for: give it back now.
+    CachingCpuAllocator::Get().EmptyCache();
     spdlog::info(
         "model '{}' version {}: TorchScript module '{}' ({:.1f} MiB of weights), inputs bound by "
         "{}, {} intra-op thread(s), optimize_for_inference {}",
