@@ -8,6 +8,13 @@
 // is the median over rounds of (direct time / server time), a paired comparison that cancels the
 // slow and fast periods of a shared machine, which hit both calls of a round alike.
 //
+// Where a process's allocations land (ASLR) makes one copy of a model up to ~10% faster or slower
+// than another copy of it in the same process (OpenCV most: the same kernel, other buffer
+// addresses), so one process's ratio is one draw. --processes N repeats the whole measurement in
+// N fresh processes and prints each ratio and their median. The server's own time outside the
+// backend (queue, hand-off, validation: statistics' request time minus compute time) is printed
+// too; it does not depend on layout.
+//
 //   make models && build/bin/inferd-backend-bench --model-repository=examples/model_repository
 #include <ATen/Parallel.h>
 #include <torch/script.h>
@@ -49,7 +56,10 @@ struct Options {
   int warmup = 5;  // TorchScript's profiling executor settles after a few calls
   bool torchscript = true;
   bool onnx = true;
+  int processes = 1;  // >1: repeat everything in this many child processes, report the median.
+  bool child = false;  // Started by a --processes parent: also print RESULT lines.
 };
+
 
 // What the bench needs from a model's config.
 struct ModelInfo {
@@ -59,6 +69,8 @@ struct ModelInfo {
   std::string output;
   Shape dims;  // without the batch dimension
   std::map<std::string, std::string, std::less<>> parameters;
+  int max_batch_size = 0;
+  int64_t queue_delay_us = -1;  // dynamic_batching's max_queue_delay; -1: no dynamic batching.
 };
 
 int Param(const ModelInfo& m, const std::string& key, int fallback) {
@@ -80,8 +92,18 @@ absl::StatusOr<ModelInfo> ReadInfo(const std::string& repository, const std::str
     return absl::InvalidArgumentError(
         fmt::format("model '{}': the bench needs one input, one output and batching", name));
   }
-  return ModelInfo{
-      name, dir, spec.inputs[0].name, spec.outputs[0].name, spec.inputs[0].dims, spec.parameters};
+  const int64_t delay =
+      parsed->config.has_dynamic_batching()
+          ? static_cast<int64_t>(parsed->config.dynamic_batching().max_queue_delay_microseconds())
+          : -1;
+  return ModelInfo{name,
+                   dir,
+                   spec.inputs[0].name,
+                   spec.outputs[0].name,
+                   spec.inputs[0].dims,
+                   spec.parameters,
+                   spec.max_batch_size,
+                   delay};
 }
 
 double Median(std::vector<double> v) {
@@ -170,6 +192,13 @@ DirectCall OnnxDirect(const ModelInfo& m, int threads, std::string* setup) {
   };
 }
 
+// The model's cumulative request statistics (zeros if they cannot be read).
+InferenceStats Stats(Client& client, const std::string& model) {
+  absl::StatusOr<std::vector<ModelStatistics>> stats = client.GetModelStatistics(model);
+  if (!stats.ok() || stats->empty()) return {};
+  return (*stats)[0].inference_stats;
+}
+
 int RunOne(const Options& options, const std::string& backend) {
   const std::string& name =
       backend == "torchscript" ? options.torchscript_model : options.onnx_model;
@@ -200,9 +229,21 @@ int RunOne(const Options& options, const std::string& backend) {
   int64_t per_item = 1;
   for (int64_t d : info->dims) per_item *= d;
 
-  std::printf("\n%s (%s backend; direct: %s)\n", name.c_str(), backend.c_str(), setup.c_str());
-  std::printf("%6s %16s %16s %8s %14s %14s\n", "batch", "server inf/s", "direct inf/s", "ratio",
-              "server-ref", "direct-ref");
+  const std::string batching =
+      info->queue_delay_us < 0
+          ? std::string("no dynamic batching")
+          : fmt::format("dynamic batching, max queue delay {} us", info->queue_delay_us);
+  std::printf("\n%s (%s backend; direct: %s; server: %s)\n", name.c_str(), backend.c_str(),
+              setup.c_str(), batching.c_str());
+  if (info->queue_delay_us > 0) {
+    // One client calling in sequence never has company: every call smaller than max_batch_size
+    // waits out the delay. That is the configuration's cost, not the server's.
+    std::printf("note: the config holds a batch smaller than %d up to %lld us for more requests; "
+                "with one client the server figures include that wait\n",
+                info->max_batch_size, static_cast<long long>(info->queue_delay_us));
+  }
+  std::printf("%6s %16s %16s %8s %12s %14s %14s\n", "batch", "server inf/s", "direct inf/s",
+              "ratio", "outside ms", "server-ref", "direct-ref");
   for (int batch : options.batch_sizes) {
     auto [input, reference] = Reference(*info, batch, per_item);
     Shape shape = {batch};
@@ -221,6 +262,7 @@ int RunOne(const Options& options, const std::string& backend) {
     };
     std::vector<double> server_s, direct_s;
     float server_diff = 0, direct_diff = 0;
+    const InferenceStats before = Stats(**client, name);
     for (int r = -options.warmup; r < options.rounds; ++r) {
       // Alternate which goes first, so neither always runs right after the other.
       for (int k = 0; k < 2; ++k) {
@@ -254,9 +296,83 @@ int RunOne(const Options& options, const std::string& backend) {
     auto diff_text = [&](float d) {
       return reference.empty() ? std::string("-") : fmt::format("{:.1e}", d);
     };
-    std::printf("%6d %16.2f %16.2f %8.3f %14s %14s\n", batch, server_ips, direct_ips,
-                Median(paired), diff_text(server_diff).c_str(), diff_text(direct_diff).c_str());
+    // The server's time per request outside the backend's Execute, over this batch size's calls.
+    const InferenceStats after = Stats(**client, name);
+    const uint64_t requests = after.success.count - before.success.count;
+    const double outside_ms =
+        requests == 0 ? 0
+                      : static_cast<double>((after.success.ns - before.success.ns) -
+                                            (after.compute_infer.ns - before.compute_infer.ns)) /
+                            1e6 / static_cast<double>(requests);
+    std::printf("%6d %16.2f %16.2f %8.3f %12.3f %14s %14s\n", batch, server_ips, direct_ips,
+                Median(paired), outside_ms, diff_text(server_diff).c_str(),
+                diff_text(direct_diff).c_str());
+    if (options.child) {  // The line a --processes parent reads back.
+      std::printf("RESULT %s %d %.6f %.6f\n", backend.c_str(), batch, Median(paired), outside_ms);
+    }
     std::fflush(stdout);
+  }
+  return 0;
+}
+
+// Runs this binary `processes` times with the same arguments and prints each process's ratio per
+// backend and batch size, and their median. Returns the exit code for main.
+int RunProcesses(const Options& options, int argc, char** argv) {
+  auto quote = [](const std::string& arg) {
+    std::string out = "'";
+    for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+  };
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  std::string command = quote(ec ? std::string(argv[0]) : self.string());
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--processes") {
+      ++i;  // and its value
+      continue;
+    }
+    if (arg.rfind("--processes=", 0) == 0) continue;
+    command += " " + quote(arg);
+  }
+  command += " --child";
+  // (backend, batch) -> one ratio and one outside-the-backend time per process
+  std::map<std::pair<std::string, int>, std::vector<double>> ratios, outside;
+  for (int p = 0; p < options.processes; ++p) {
+    std::printf("\n=== process %d of %d\n", p + 1, options.processes);
+    std::fflush(stdout);
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) {
+      std::fprintf(stderr, "cannot start %s\n", command.c_str());
+      return 1;
+    }
+    char line[1024];
+    while (std::fgets(line, sizeof(line), pipe) != nullptr) {
+      char backend[64];
+      int batch = 0;
+      double ratio = 0, outside_ms = 0;
+      if (std::sscanf(line, "RESULT %63s %d %lf %lf", backend, &batch, &ratio, &outside_ms) == 4) {
+        ratios[{backend, batch}].push_back(ratio);
+        outside[{backend, batch}].push_back(outside_ms);
+        continue;
+      }
+      std::fputs(line, stdout);
+    }
+    std::fflush(stdout);
+    if (pclose(pipe) != 0) {
+      std::fprintf(stderr, "process %d failed\n", p + 1);
+      return 1;
+    }
+  }
+  std::printf("\nMedian over %d processes (ratio: direct time / server time; goal >= 0.97)\n",
+              options.processes);
+  std::printf("%-12s %6s %8s %12s  %s\n", "backend", "batch", "ratio", "outside ms",
+              "per process");
+  for (const auto& [key, values] : ratios) {
+    std::string each;
+    for (double v : values) each += fmt::format("{:.3f} ", v);
+    std::printf("%-12s %6d %8.3f %12.3f  %s\n", key.first.c_str(), key.second, Median(values),
+                Median(outside[key]), each.c_str());
   }
   return 0;
 }
@@ -278,7 +394,12 @@ int main(int argc, char** argv) {
   app.add_option("--batch-sizes", options.batch_sizes, "Batch sizes")->delimiter(',');
   app.add_option("--rounds", options.rounds, "Timed calls per batch size, each way");
   app.add_option("--warmup", options.warmup, "Untimed calls per batch size, each way");
+  app.add_option("--processes", options.processes,
+                 "Repeat in this many fresh processes and report the median ratio")
+      ->check(CLI::Range(1, 1000));
+  app.add_flag("--child", options.child)->group("");  // Set by --processes; hidden.
   CLI11_PARSE(app, argc, argv);
+  if (options.processes > 1) return inferd::RunProcesses(options, argc, argv);
   std::printf(
       "inferd-backend-bench: %u cores; %d interleaved rounds of one server and one direct call; "
       "inf/s: medians; ratio: median over rounds of direct time / server time (1.0: no "
