@@ -195,15 +195,17 @@ class IpcTransport final : public ClientTransport {
 
   // The receiver thread delivers asynchronous responses: it is roused when it parked for callers
   // of Infer (see ReceiveLoop).
+  // The receiver is roused before the request goes out: once it is pushed, its callback may run
+  // (and the caller may destroy this client) before InferAsync returns.
   void InferAsync(InferRequest request, InferCallback callback) override {
     async_in_flight_.fetch_add(1);
+    receiver_word_.fetch_add(kAsyncEpoch);
+    if (receiver_parked_.load()) ipc::FutexWakeAll(&receiver_word_);
     Start(std::move(request), [this, callback = std::move(callback)](
                                   absl::StatusOr<InferResponse> result) {
       async_in_flight_.fetch_sub(1);
       callback(std::move(result));
     });
-    receiver_word_.fetch_add(kAsyncEpoch);
-    if (receiver_parked_.load()) ipc::FutexWakeAll(&receiver_word_);
   }
 
   // InferAsync, then the caller waits on the response ring itself and drains it when no other

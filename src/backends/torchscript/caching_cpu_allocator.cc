@@ -20,20 +20,23 @@ constexpr size_t kPage = 4096;
 size_t RoundUp(size_t v, size_t to) { return (v + to - 1) / to * to; }
 
 // Keeps the shared object holding this code mapped for the rest of the process (nothing to do
-// when it is linked into the executable).
-void PinThisLibrary() {
+// when it is linked into the executable). False, with a warning, when that cannot be done.
+bool PinThisLibrary() {
   Dl_info info{};
   if (dladdr(reinterpret_cast<void*>(&PinThisLibrary), &info) == 0 || info.dli_fname == nullptr) {
-    return;
+    spdlog::warn("torchscript backend: cannot find the library holding the tensor cache");
+    return false;
   }
   std::error_code ec;
-  if (std::filesystem::equivalent(info.dli_fname, "/proc/self/exe", ec)) return;
+  if (std::filesystem::equivalent(info.dli_fname, "/proc/self/exe", ec)) return true;
   // RTLD_NOLOAD: only take another reference to the already loaded object, marked NODELETE.
   if (dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) == nullptr) {
     const char* error = dlerror();
     spdlog::warn("torchscript backend: cannot pin {} in memory: {}", info.dli_fname,
                  error != nullptr ? error : "unknown error");
+    return false;
   }
+  return true;
 }
 
 }  // namespace
@@ -45,7 +48,12 @@ CachingCpuAllocator& CachingCpuAllocator::Get() {
 
 void CachingCpuAllocator::Install() {
   static const bool installed = [] {
-    PinThisLibrary();
+    // Tensors that libtorch keeps may be freed after this plugin is closed: without the pin the
+    // deleter could be unmapped, so libtorch keeps its own allocator.
+    if (!PinThisLibrary()) {
+      spdlog::warn("torchscript backend: tensor cache off; libtorch's own CPU allocator is used");
+      return false;
+    }
     // Priority above the default's (0), so that libtorch's own registration cannot undo it.
     c10::SetCPUAllocator(&Get(), /*priority=*/1);
     return true;
@@ -59,6 +67,9 @@ c10::DataPtr CachingCpuAllocator::allocate(size_t bytes) const {
 }
 
 void* CachingCpuAllocator::Take(size_t bytes) {
+  // As c10's allocator does; also keeps the rounding below from wrapping.
+  TORCH_CHECK(static_cast<ptrdiff_t>(bytes) >= 0,
+              "alloc_cpu() seems to have been called with negative number: ", bytes);
   const bool cacheable = bytes >= kMinCachedBytes;
   const size_t capacity = cacheable ? RoundUp(bytes, kPage) : bytes;
   {

@@ -277,6 +277,7 @@ class TorchScriptBackend final : public Backend {
   absl::StatusOr<std::unique_ptr<BackendModel>> LoadModel(const ModelSpec& spec) override {
     absl::StatusOr<std::unique_ptr<BackendModel>> model = Load(spec);
     if (model.ok()) return model;
+    CachingCpuAllocator::Get().EmptyCache();  // What the failed load freed.
     return absl::Status(model.status().code(),
                         fmt::format("model '{}' version {}: {}", spec.name, spec.version,
                                     std::string(model.status().message())));
@@ -309,14 +310,13 @@ class TorchScriptBackend final : public Backend {
     if (!optimize.ok()) return optimize.status();
     absl::StatusOr<bool> trial = BoolParameter(spec, "LOAD_TRIAL_RUN", true);
     if (!trial.ok()) return trial.status();
-    // Process-wide, like the allocator: applied only by a config that sets it (the last wins).
-    if (spec.parameters.contains("TENSOR_CACHE_MB")) {
-      absl::StatusOr<int> cache_mb = IntParameter(
-          spec, "TENSOR_CACHE_MB",
-          static_cast<int>(CachingCpuAllocator::kDefaultMaxCachedBytes >> 20), 0, 1 << 20);
-      if (!cache_mb.ok()) return cache_mb.status();
-      CachingCpuAllocator::Get().set_max_cached_bytes(static_cast<size_t>(*cache_mb) << 20);
-    }
+    // Process-wide, like the allocator: applied (once the load succeeds) only by a config that
+    // sets it; the last such load wins.
+    const bool sets_cache = spec.parameters.contains("TENSOR_CACHE_MB");
+    absl::StatusOr<int> cache_mb = IntParameter(
+        spec, "TENSOR_CACHE_MB",
+        static_cast<int>(CachingCpuAllocator::kDefaultMaxCachedBytes >> 20), 0, 1 << 20);
+    if (!cache_mb.ok()) return cache_mb.status();
 
     absl::StatusOr<std::string> model_path = ModelFilePath(spec, kDefaultFilename, "torchscript");
     if (!model_path.ok()) return model_path.status();
@@ -381,6 +381,9 @@ class TorchScriptBackend final : public Backend {
     // What the load freed (weights replaced by optimize_for_inference, the trial run's
     // activations) is not what the calls will ask for: give it back now.
     CachingCpuAllocator::Get().EmptyCache();
+    if (sets_cache) {
+      CachingCpuAllocator::Get().set_max_cached_bytes(static_cast<size_t>(*cache_mb) << 20);
+    }
     spdlog::info(
         "model '{}' version {}: TorchScript module '{}' ({:.1f} MiB of weights), inputs bound by "
         "{}, {} intra-op thread(s), optimize_for_inference {}",
