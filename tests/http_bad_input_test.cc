@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include "http_test_util.h"
+#include "transport/http/test_util/zlib_reference.h"
 
 namespace inferd {
 namespace {
 
 using ::testing::HasSubstr;
 using namespace http_test;
+using testing::ZlibCompress;  // zlib itself, as another project's client would send and read.
 using namespace std::chrono_literals;
 
 std::string Ints(int n, int value = 1) {

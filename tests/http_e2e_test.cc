@@ -14,6 +14,7 @@
 #include "http_test_util.h"
 #include "inferd/client.h"
 #include "inferd/tensor.h"
+#include "transport/http/test_util/zlib_reference.h"
 
 namespace inferd {
 namespace {
@@ -21,6 +22,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace http_test;
+using testing::ZlibCompress;  // zlib itself, as another project's client would send and read.
+using testing::ZlibDecompress;
 
 template <typename T>
 std::string Raw(std::initializer_list<T> values) {

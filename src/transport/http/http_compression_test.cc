@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "transport/http/http_compression.h"
 
-#include <zlib.h>
-
+#include <optional>
 #include <string>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "transport/http/test_util/zlib_reference.h"
 
 namespace inferd::http_detail {
 namespace {
@@ -15,20 +15,8 @@ using ::testing::HasSubstr;
 
 std::span<const std::byte> Bytes(const std::string& s) { return std::as_bytes(std::span(s)); }
 
-// A body compressed by zlib directly, as another project's client would send it.
-std::string ZlibCompress(const std::string& in, int window_bits) {
-  z_stream z{};
-  deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, in.size()) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(out.size() - z.avail_out);
-  deflateEnd(&z);
-  return out;
-}
+using testing::ZlibCompress;
+using testing::ZlibDecompress;
 
 std::string Json(size_t repeat) {
   std::string s = R"({"inputs":[)";
@@ -75,6 +63,11 @@ TEST(HttpCompression, CompressRoundTripsThroughZlibInflate) {
   for (ContentCoding coding : {ContentCoding::kGzip, ContentCoding::kDeflate}) {
     const std::string packed = Compress(coding, {Bytes(a), Bytes(b)});
     EXPECT_LT(packed.size(), a.size() + b.size());
+    // Read back by zlib itself, as another project's client would, and by our own Decompress.
+    const std::optional<std::string> inflated =
+        ZlibDecompress(packed, coding == ContentCoding::kGzip ? 15 + 16 : 15);
+    ASSERT_TRUE(inflated.has_value());
+    EXPECT_EQ(*inflated, a + b);
     auto back = Decompress(coding, Bytes(packed), 1 << 20);
     ASSERT_TRUE(back.ok()) << back.status();
     EXPECT_EQ(*back, a + b);
