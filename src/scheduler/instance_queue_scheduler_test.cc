@@ -524,52 +524,58 @@ testing::FakeModelInstance::ExecuteFn HoldRequestTwo(absl::Notification& started
   };
 }
 
-TEST(InstanceQueueSchedulerInlineTest, RequestQueuedBehindAnInlineExecutionStillRuns) {
-  absl::Notification inline_started;
-  absl::Notification release;
-  auto fn = HoldRequestTwo(inline_started, release);
-  Completions done;
-  auto scheduler = MakeInlineScheduler(1, fn, absl::Seconds(10));
-  scheduler->Enqueue(InlinePayload(1, done));
-  ASSERT_TRUE(done.WaitFor(1));
-  // Request 2 runs inline on another thread and holds the only instance; request 3 queues, and
-  // the instance's worker must pick it up once request 2 ends.
-  std::thread caller([&] { scheduler->Enqueue(InlinePayload(2, done)); });
-  ASSERT_TRUE(inline_started.WaitForNotificationWithTimeout(kHangGuard));
-  scheduler->Enqueue(InlinePayload(3, done));
-  EXPECT_EQ(done.size(), 1u);
-  release.Notify();
-  caller.join();
-  ASSERT_TRUE(done.WaitFor(3));
-  EXPECT_TRUE(done.Get(3).status.ok()) << done.Get(3).status;
-  EXPECT_THAT(done.Get(3).response.outputs[0].As<float>(), ElementsAre(3));
+// One instance: request 1 has run (on the worker, setting the estimate) and request 2 is running
+// inline on `caller_`, held there until release_ is notified.
+class InstanceQueueSchedulerHeldInlineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    scheduler_ = MakeInlineScheduler(1, HoldRequestTwo(inline_started_, release_),
+                                     absl::Seconds(10));
+    scheduler_->Enqueue(InlinePayload(1, done_));
+    ASSERT_TRUE(done_.WaitFor(1));
+    caller_ = std::thread([this] { scheduler_->Enqueue(InlinePayload(2, done_)); });
+    ASSERT_TRUE(inline_started_.WaitForNotificationWithTimeout(kHangGuard));
+  }
+  void TearDown() override {
+    if (!release_.HasBeenNotified()) release_.Notify();
+    if (caller_.joinable()) caller_.join();
+  }
+
+  absl::Notification inline_started_;
+  absl::Notification release_;
+  Completions done_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::thread caller_;
+};
+
+TEST_F(InstanceQueueSchedulerHeldInlineTest, RequestQueuedBehindAnInlineExecutionStillRuns) {
+  // Request 3 queues behind the inline request 2, and the instance's worker must pick it up once
+  // request 2 ends.
+  scheduler_->Enqueue(InlinePayload(3, done_));
+  EXPECT_EQ(done_.size(), 1u);
+  release_.Notify();
+  caller_.join();
+  ASSERT_TRUE(done_.WaitFor(3));
+  EXPECT_TRUE(done_.Get(3).status.ok()) << done_.Get(3).status;
+  EXPECT_THAT(done_.Get(3).response.outputs[0].As<float>(), ElementsAre(3));
 }
 
-TEST(InstanceQueueSchedulerInlineTest, DrainWaitsForAnInlineExecutionAndItsCallback) {
-  absl::Notification inline_started;
-  absl::Notification release;
-  auto fn = HoldRequestTwo(inline_started, release);
-  Completions done;
-  auto scheduler = MakeInlineScheduler(1, fn, absl::Seconds(10));
-  scheduler->Enqueue(InlinePayload(1, done));
-  ASSERT_TRUE(done.WaitFor(1));
-  std::thread caller([&] { scheduler->Enqueue(InlinePayload(2, done)); });
-  ASSERT_TRUE(inline_started.WaitForNotificationWithTimeout(kHangGuard));
+TEST_F(InstanceQueueSchedulerHeldInlineTest, DrainWaitsForAnInlineExecutionAndItsCallback) {
   std::atomic<bool> drained{false};
   std::thread drainer([&] {
-    scheduler->Drain();
+    scheduler_->Drain();
     drained = true;
   });
   absl::SleepFor(absl::Milliseconds(50));
   EXPECT_FALSE(drained.load());  // The inline request is still running.
-  release.Notify();
+  release_.Notify();
   drainer.join();
-  EXPECT_EQ(done.size(), 2u);  // Drain returned only after request 2's callback.
-  caller.join();
+  EXPECT_EQ(done_.size(), 2u);  // Drain returned only after request 2's callback.
+  caller_.join();
   // After Drain, a request is refused, inline allowed or not.
-  scheduler->Enqueue(InlinePayload(4, done));
-  ASSERT_TRUE(done.WaitFor(3));
-  EXPECT_EQ(done.Get(4).status.code(), absl::StatusCode::kUnavailable);
+  scheduler_->Enqueue(InlinePayload(4, done_));
+  ASSERT_TRUE(done_.WaitFor(3));
+  EXPECT_EQ(done_.Get(4).status.code(), absl::StatusCode::kUnavailable);
 }
 
 }  // namespace
