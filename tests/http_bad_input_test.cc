@@ -178,6 +178,20 @@ TEST_F(HttpBadInput, UnsupportedContentEncoding) {
               415, "unsupported Content-Encoding 'br': inferd accepts gzip, deflate or identity");
 }
 
+TEST_F(HttpBadInput, SeveralContentEncodingsAreRefused) {
+  const std::string packed = ZlibCompress(
+      R"({"inputs":[)" + AddSubInput("INPUT0") + "," + AddSubInput("INPUT1") + "]}", 15 + 16);
+  ExpectError(Http(port_, "POST", "/v2/models/add_sub/infer", packed,
+                   {"Content-Encoding: gzip, br"}),
+              415,
+              "unsupported Content-Encoding 'gzip, br': inferd accepts gzip, deflate or identity");
+}
+
+TEST_F(HttpBadInput, EmptyBodyDeclaredAsGzip) {
+  ExpectError(Http(port_, "POST", "/v2/models/add_sub/infer", "", {"Content-Encoding: gzip"}),
+              400, "not valid gzip data (Content-Encoding: gzip): the data ends before the stream does");
+}
+
 TEST_F(HttpBadInput, CorruptOrTruncatedCompressedBody) {
   ExpectError(Http(port_, "POST", "/v2/models/add_sub/infer", "this is not gzip",
                    {"Content-Encoding: gzip"}),

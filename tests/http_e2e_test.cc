@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <future>
 #include <limits>
 #include <thread>
@@ -485,6 +486,33 @@ TEST_F(HttpE2e, ManyAsyncRequestsInFlightWithFuturesAndCallbacks) {
 
 // Blocking calls run on the caller's thread over connections that asynchronous calls also use
 // (each connection moves between the two as needed); the results must never mix up.
+// A blocking call to a server that has gone away fails at once with UNAVAILABLE naming the
+// address (and connects once, not a second time through the asynchronous path).
+TEST(HttpClientServerGone, BlockingCallsFailWithUnavailable) {
+  const std::string repo = ::testing::TempDir() + "/inferd_http_gone_" + std::to_string(getpid());
+  std::filesystem::create_directories(repo);
+  auto server = std::make_unique<testing::ServerProcess>(
+      testing::InferdBinary(),
+      std::vector<std::string>{"--model-repository=" + repo, "--http-port=0",
+                               "--http-address=127.0.0.1", "--allow-grpc=false",
+                               "--allow-metrics=false"});
+  ASSERT_TRUE(server->WaitForOutput("inferd ready", std::chrono::seconds(60))) << server->output();
+  const int port = ListeningPort(server->output());
+  ASSERT_GT(port, 0) << server->output();
+  auto client = Client::Create("http://127.0.0.1:" + std::to_string(port));
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)->IsServerLive().value_or(false));
+  server.reset();  // SIGKILL
+  for (int i = 0; i < 2; ++i) {  // The idle connection, then a fresh one.
+    auto live = (*client)->IsServerLive();
+    ASSERT_FALSE(live.ok());
+    EXPECT_EQ(live.status().code(), absl::StatusCode::kUnavailable) << live.status();
+    EXPECT_THAT(std::string(live.status().message()),
+                HasSubstr("cannot connect to http://127.0.0.1:" + std::to_string(port)));
+  }
+  std::filesystem::remove_all(repo);
+}
+
 TEST_F(HttpE2e, BlockingAndAsyncCallsShareOneClientFromManyThreads) {
   auto client = NewClient();
   auto request_of = [](float value, std::vector<float>& storage) {

@@ -331,8 +331,8 @@ TEST(ShmHttpWire, RegisterStatusInferAndUnregisterAsRawHttp) {
   auto gone = http_test::Http(port, "POST", "/v2/systemsharedmemory/region/wire_in/unregister");
   EXPECT_EQ(gone.status, 200) << gone.body;
   auto after = http_test::Http(port, "GET", "/v2/systemsharedmemory/region/wire_in/status");
-  EXPECT_NE(after.status, 200) << after.body;
-  EXPECT_THAT(after.body, HasSubstr("wire_in"));
+  EXPECT_EQ(after.status, 404) << after.body;  // NOT_FOUND, as protocols.md maps it.
+  EXPECT_THAT(after.body, HasSubstr("shared memory region 'wire_in' is not registered"));
   auto rest = http_test::Http(port, "POST", "/v2/systemsharedmemory/unregister");
   EXPECT_EQ(rest.status, 200) << rest.body;
   auto none = http_test::Http(port, "GET", "/v2/systemsharedmemory/status");

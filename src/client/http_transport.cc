@@ -152,10 +152,7 @@ class HttpTransport final : public ClientTransport {
     // Connect once now, so a wrong address is a clear error at creation.
     tcp::socket socket(blocking_ioc_);
     socket.connect(endpoint_, ec);
-    if (ec) {
-      return absl::UnavailableError(
-          fmt::format("cannot connect to http://{}:{}: {}", host_, port_, ec.message()));
-    }
+    if (ec) return ConnectError(ec);
     socket.set_option(tcp::no_delay(true), ec);
     auto connection = std::make_shared<Connection>(std::move(socket));
     connection->buffer.reserve(kReadSize);
@@ -365,8 +362,13 @@ class HttpTransport final : public ClientTransport {
   // none open) the call goes through Dispatch and this thread waits.
   void SubmitAndWait(std::shared_ptr<Call> call) {
     Prepare(*call);
-    if (std::shared_ptr<Connection> c = TakeForBlocking()) {
-      if (RunBlocking(std::move(c), call)) return;
+    absl::StatusOr<std::shared_ptr<Connection>> c = TakeForBlocking();
+    if (!c.ok()) {  // Connecting failed: reported now, not by connecting again through Dispatch.
+      call->done(c.status());
+      return;
+    }
+    if (*c != nullptr) {
+      if (RunBlocking(*std::move(c), call)) return;
       // The server had closed that idle connection: retried below, once, on another.
     }
     absl::Notification finished;
@@ -378,9 +380,14 @@ class HttpTransport final : public ClientTransport {
     finished.WaitForNotification();
   }
 
+  absl::Status ConnectError(const beast::error_code& ec) const {
+    return absl::UnavailableError(
+        fmt::format("cannot connect to http://{}:{}: {}", host_, port_, ec.message()));
+  }
+
   // A busy connection for a blocking call: an idle one, or a new one connected here; null when
-  // every connection is busy (or connecting failed: the asynchronous path then reports it).
-  std::shared_ptr<Connection> TakeForBlocking() {
+  // every connection is busy; UNAVAILABLE when connecting failed.
+  absl::StatusOr<std::shared_ptr<Connection>> TakeForBlocking() {
     std::shared_ptr<Connection> c;
     {
       absl::MutexLock lock(&mu_);
@@ -401,7 +408,7 @@ class HttpTransport final : public ClientTransport {
       if (!ec) c->socket.set_option(tcp::no_delay(true), ec);
       if (ec) {
         Finish(c, /*keep=*/false);
-        return nullptr;
+        return ConnectError(ec);
       }
       return c;
     }
@@ -508,8 +515,7 @@ class HttpTransport final : public ClientTransport {
     c->socket.async_connect(endpoint_, [this, c, call](beast::error_code ec) mutable {
       if (ec) {
         Finish(c, /*keep=*/false);
-        call->done(absl::UnavailableError(
-            fmt::format("cannot connect to http://{}:{}: {}", host_, port_, ec.message())));
+        call->done(ConnectError(ec));
         return;
       }
       c->socket.set_option(tcp::no_delay(true), ec);

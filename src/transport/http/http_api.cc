@@ -263,10 +263,10 @@ void HttpApi::Handle(HttpRequest request, HttpResponder respond) const {
       }
       // A block placed so that the binary part (after the JSON header) is 64-byte aligned, as
       // the server places uncompressed bodies: backends read inputs as typed arrays.
+      // (A malformed length is reported where the infer handler parses it.)
       size_t header = 0;
       if (request.inference_header_length) {
-        header = static_cast<size_t>(
-            std::strtoull(request.inference_header_length->c_str(), nullptr, 10));
+        header = static_cast<size_t>(ParseLength(*request.inference_header_length).value_or(0));
       }
       std::shared_ptr<std::byte[]> block(new std::byte[plain->size() + 64]);
       const auto base = reinterpret_cast<uintptr_t>(block.get());

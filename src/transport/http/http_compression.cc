@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "absl/cleanup/cleanup.h"
 #include "fmt/format.h"
 
 namespace inferd::http_detail {
@@ -15,6 +16,7 @@ namespace {
 // zlib's window bits: 15, plus 16 for the gzip wrapper.
 int WindowBits(ContentCoding coding) { return coding == ContentCoding::kGzip ? 15 + 16 : 15; }
 
+// (absl's ASCII helpers take absl::string_view, which Debian's build keeps apart from std's.)
 std::string Lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -78,34 +80,24 @@ ContentCoding ChooseResponseCoding(std::string_view accept_encoding) {
 
 absl::StatusOr<std::string> Decompress(ContentCoding coding, std::span<const std::byte> data,
                                        size_t max_bytes) {
-  if (coding == ContentCoding::kIdentity) {
-    if (data.size() > max_bytes) {
-      return absl::ResourceExhaustedError(
-          fmt::format("request body of {} bytes exceeds the maximum of {} bytes", data.size(),
-                      max_bytes));
-    }
-    return std::string(reinterpret_cast<const char*>(data.data()), data.size());
-  }
   z_stream z{};
   if (inflateInit2(&z, WindowBits(coding)) != Z_OK) {
     return absl::InternalError("cannot start zlib's inflate");
   }
+  absl::Cleanup end = [&z] { inflateEnd(&z); };
   z.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(data.data()));
   z.avail_in = static_cast<uInt>(data.size());
   std::string out;
   out.resize(std::min<size_t>(max_bytes, std::max<size_t>(data.size() * 4, 4096)));
   size_t produced = 0;
-  int rc = Z_OK;
   while (true) {
     if (produced == out.size()) {
       if (out.size() >= max_bytes) {
-        // Full at the limit: more output means the body is too large.
+        // Full at the limit: the body fits only if the stream ends here.
         unsigned char probe = 0;
         z.next_out = &probe;
         z.avail_out = 1;
-        rc = inflate(&z, Z_NO_FLUSH);
-        inflateEnd(&z);
-        if (rc == Z_STREAM_END && z.avail_out == 1) break;
+        if (inflate(&z, Z_NO_FLUSH) == Z_STREAM_END && z.avail_out == 1) break;
         return absl::ResourceExhaustedError(fmt::format(
             "the {}-compressed request body expands beyond the maximum of {} bytes "
             "(--http-max-input-size)",
@@ -115,24 +107,19 @@ absl::StatusOr<std::string> Decompress(ContentCoding coding, std::span<const std
     }
     z.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
     z.avail_out = static_cast<uInt>(out.size() - produced);
-    rc = inflate(&z, Z_NO_FLUSH);
+    const int rc = inflate(&z, Z_NO_FLUSH);
     produced = out.size() - z.avail_out;
     if (rc == Z_STREAM_END) break;
-    if (rc == Z_OK) continue;
-    if (rc == Z_BUF_ERROR && z.avail_out == 0) continue;
-    const std::string reason = z.msg != nullptr ? z.msg : "the data ends before the stream does";
-    inflateEnd(&z);
+    if (rc == Z_OK || (rc == Z_BUF_ERROR && z.avail_out == 0)) continue;
     return absl::InvalidArgumentError(fmt::format(
         "the request body is not valid {} data (Content-Encoding: {}): {}", CodingName(coding),
-        CodingName(coding), reason));
+        CodingName(coding), z.msg != nullptr ? z.msg : "the data ends before the stream does"));
   }
-  if (rc == Z_STREAM_END && z.avail_in != 0) {
-    inflateEnd(&z);
+  if (z.avail_in != 0) {
     return absl::InvalidArgumentError(fmt::format(
         "the request body has {} bytes after the end of its {} stream", z.avail_in,
         CodingName(coding)));
   }
-  inflateEnd(&z);
   out.resize(produced);
   return out;
 }
@@ -140,12 +127,6 @@ absl::StatusOr<std::string> Decompress(ContentCoding coding, std::span<const std
 std::string Compress(ContentCoding coding, const std::vector<std::span<const std::byte>>& pieces) {
   size_t total = 0;
   for (const auto& p : pieces) total += p.size();
-  if (coding == ContentCoding::kIdentity) {
-    std::string out;
-    out.reserve(total);
-    for (const auto& p : pieces) out.append(reinterpret_cast<const char*>(p.data()), p.size());
-    return out;
-  }
   z_stream z{};
   deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, WindowBits(coding), 8, Z_DEFAULT_STRATEGY);
   std::string out;

@@ -26,12 +26,12 @@ absl::StatusOr<ContentCoding> ParseContentEncoding(std::string_view value);
 // deflate, else identity. Codings with q=0 are not acceptable; "*" accepts gzip.
 ContentCoding ChooseResponseCoding(std::string_view accept_encoding);
 
-// Decompresses `data`. INVALID_ARGUMENT for data that is not valid in the coding (truncated or
+// Decompresses `data` (`coding` is gzip or deflate). INVALID_ARGUMENT for data that is not valid in the coding (truncated or
 // corrupt); RESOURCE_EXHAUSTED once the output would exceed `max_bytes`.
 absl::StatusOr<std::string> Decompress(ContentCoding coding, std::span<const std::byte> data,
                                        size_t max_bytes);
 
-// Compresses the concatenation of `pieces` (zlib's default level).
+// Compresses the concatenation of `pieces` (zlib's default level) as gzip or deflate.
 std::string Compress(ContentCoding coding, const std::vector<std::span<const std::byte>>& pieces);
 
 }  // namespace inferd::http_detail
