@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "core/moving_average.h"
 #include "fmt/format.h"
 #include "scheduler/single_request_batch.h"
 #include "spdlog/spdlog.h"
@@ -27,80 +28,67 @@ void NameCurrentThread(const std::string& model_name) {
 
 InstanceQueueScheduler::InstanceQueueScheduler(
     InstanceQueueSchedulerOptions options, std::vector<std::unique_ptr<ModelInstance>> instances)
-    : options_(std::move(options)), instances_(std::move(instances)) {}
+    : options_(std::move(options)),
+      instances_(std::move(instances)),
+      busy_(instances_.size(), false) {}
 
 InstanceQueueScheduler::~InstanceQueueScheduler() { Drain(); }
 
 void InstanceQueueScheduler::Start() {
-  std::vector<Slot*> slots;
-  {
-    // slots_ is never resized again, so the pointers stay valid.
-    absl::MutexLock lock(&mu_);
-    slots_.resize(instances_.size());
-    for (size_t i = 0; i < instances_.size(); ++i) {
-      slots_[i].instance = instances_[i].get();
-      slots.push_back(&slots_[i]);
-    }
-  }
   absl::MutexLock lock(&join_mu_);
-  workers_.reserve(slots.size());
-  for (Slot* slot : slots) workers_.emplace_back([this, slot] { WorkerLoop(slot); });
+  workers_.reserve(instances_.size());
+  for (size_t i = 0; i < instances_.size(); ++i) {
+    workers_.emplace_back([this, i] { WorkerLoop(i); });
+  }
 }
 
-InstanceQueueScheduler::Slot* InstanceQueueScheduler::ClaimInlineSlotLocked(
+std::optional<size_t> InstanceQueueScheduler::ClaimInlineInstanceLocked(
     const InferPayload& payload) {
-  if (!payload.allow_inline || options_.inline_max_ns <= 0 || !queue_.empty()) return nullptr;
-  if (recent_execution_ns_ < 0 || recent_execution_ns_ > options_.inline_max_ns) return nullptr;
-  for (Slot& slot : slots_) {
-    if (!slot.busy) {
-      slot.busy = true;
-      return &slot;
+  if (!payload.allow_inline || options_.inline_max_ns <= 0 || !queue_.empty()) return {};
+  if (recent_execution_ns_ < 0 || recent_execution_ns_ > options_.inline_max_ns) return {};
+  for (size_t i = 0; i < busy_.size(); ++i) {
+    if (!busy_[i]) {
+      busy_[i] = true;
+      return i;
     }
   }
-  return nullptr;
+  return {};
+}
+
+bool InstanceQueueScheduler::WorkForLocked(size_t instance) const {
+  return queue_.empty() ? stopping_ : !busy_[instance];
 }
 
 void InstanceQueueScheduler::Enqueue(std::unique_ptr<InferPayload> payload) {
   payload->queue_start_ns = options_.clock->NowNanos();
-  Slot* slot = nullptr;
-  ModelInstance* instance = nullptr;
+  std::optional<size_t> instance;
   {
     absl::MutexLock lock(&mu_);
     if (!stopping_) {
-      slot = ClaimInlineSlotLocked(*payload);
-      if (slot == nullptr) {
-        queue_.push_back(std::move(payload));
-        // A worker whose instance runs inline ignores the queue: wake them all then, so that one
-        // with an idle instance takes the request.
-        if (inline_executing_ > 0) {
-          work_available_.SignalAll();
-        } else {
-          work_available_.Signal();
-        }
+      instance = ClaimInlineInstanceLocked(*payload);
+      if (!instance) {
+        queue_.push_back(std::move(payload));  // A worker whose instance is free wakes for it.
         return;
       }
-      instance = slot->instance;
       ++executing_;
       ++inline_executing_;
     }
   }
-  if (slot == nullptr) {
+  if (!instance) {
     InferPayload::Complete(std::move(payload), absl::UnavailableError(fmt::format(
                                                    "model '{}' version {} is unloading",
                                                    options_.model_name, options_.model_version)));
     return;
   }
-  Execute(*instance, slot, std::move(payload), /*is_inline=*/true);
+  Execute(*instance, std::move(payload));
   absl::MutexLock lock(&mu_);
   --inline_executing_;
-  if (stopping_ && inline_executing_ == 0) inline_done_.SignalAll();
 }
 
 void InstanceQueueScheduler::Drain() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    work_available_.SignalAll();
   }
   {
     absl::MutexLock lock(&join_mu_);
@@ -111,7 +99,11 @@ void InstanceQueueScheduler::Drain() {
   }
   // Inline executions finish on their callers' threads, completion callback included.
   absl::MutexLock lock(&mu_);
-  while (inline_executing_ > 0) inline_done_.Wait(&mu_);
+  auto inline_done = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    mu_.AssertReaderHeld();
+    return inline_executing_ == 0;
+  };
+  mu_.Await(absl::Condition(&inline_done));
 }
 
 int64_t InstanceQueueScheduler::PendingCount() const {
@@ -119,48 +111,46 @@ int64_t InstanceQueueScheduler::PendingCount() const {
   return static_cast<int64_t>(queue_.size()) + executing_;
 }
 
-void InstanceQueueScheduler::Execute(ModelInstance& instance, Slot* slot,
-                                     std::unique_ptr<InferPayload> payload, bool is_inline) {
-  absl::Status status = ExecuteSingleRequest(instance, *payload, options_.model_name,
+void InstanceQueueScheduler::Execute(size_t instance, std::unique_ptr<InferPayload> payload) {
+  absl::Status status = ExecuteSingleRequest(*instances_[instance], *payload, options_.model_name,
                                              *options_.clock, options_.observer);
   if (!status.ok()) {
     spdlog::debug("model '{}' version {}: request failed: {}", options_.model_name,
                   options_.model_version, status.ToString());
   }
-  const int64_t duration = payload->compute_end_ns - payload->compute_start_ns;
   {
     // The instance is free before the response goes out, so that the client's next request
-    // finds it idle. A worker takes the next queued request itself; after an inline execution,
-    // the instance's worker may have to.
+    // finds it idle (or its worker takes the next queued one).
     absl::MutexLock lock(&mu_);
-    slot->busy = false;
+    busy_[instance] = false;
     --executing_;
-    recent_execution_ns_ = recent_execution_ns_ < 0
-                               ? duration
-                               : recent_execution_ns_ + (duration - recent_execution_ns_) / 8;
-    if (is_inline && !queue_.empty()) work_available_.SignalAll();
+    if (options_.inline_max_ns > 0 && status.ok()) {
+      recent_execution_ns_ = MovingAverageStep(
+          recent_execution_ns_, payload->compute_end_ns - payload->compute_start_ns);
+    }
   }
   InferPayload::Complete(std::move(payload), std::move(status));
 }
 
-void InstanceQueueScheduler::WorkerLoop(Slot* slot) {
+void InstanceQueueScheduler::WorkerLoop(size_t instance) {
   NameCurrentThread(options_.model_name);
+  auto work = [this, instance]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    mu_.AssertReaderHeld();
+    return WorkForLocked(instance);
+  };
   while (true) {
     std::unique_ptr<InferPayload> payload;
     {
       absl::MutexLock lock(&mu_);
-      // Work is there for this worker when its instance is not running a request inline.
       // Stopping: keep taking work until the queue is empty, then exit.
-      while (!(!queue_.empty() && !slot->busy) && !(stopping_ && queue_.empty())) {
-        work_available_.Wait(&mu_);
-      }
+      mu_.Await(absl::Condition(&work));
       if (queue_.empty()) return;
       payload = std::move(queue_.front());
       queue_.pop_front();
-      slot->busy = true;
+      busy_[instance] = true;
       ++executing_;
     }
-    Execute(*slot->instance, slot, std::move(payload), /*is_inline=*/false);
+    Execute(instance, std::move(payload));
   }
 }
 

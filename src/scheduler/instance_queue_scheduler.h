@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -44,30 +45,30 @@ class InstanceQueueScheduler : public Scheduler {
   int64_t PendingCount() const override;
 
  private:
-  struct Slot {
-    ModelInstance* instance = nullptr;
-    bool busy = false;  // Executing, on its worker or inline.
-  };
-
-  void WorkerLoop(Slot* slot);
-  // Runs one request on the slot's instance, frees the slot, updates the execution-time estimate
-  // and completes the request.
-  void Execute(ModelInstance& instance, Slot* slot, std::unique_ptr<InferPayload> payload,
-               bool is_inline);
-  // An idle slot for an inline execution of `payload`, marked busy; null when it must queue.
-  Slot* ClaimInlineSlotLocked(const InferPayload& payload) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WorkerLoop(size_t instance);
+  // Runs one request on an instance, frees it, updates the execution-time estimate and completes
+  // the request.
+  void Execute(size_t instance, std::unique_ptr<InferPayload> payload);
+  // An idle instance for an inline execution of `payload`, marked busy; nullopt when it must
+  // queue.
+  std::optional<size_t> ClaimInlineInstanceLocked(const InferPayload& payload)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A worker's wait condition: a queued request and its instance free, or stopping with nothing
+  // queued.
+  bool WorkForLocked(size_t instance) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const InstanceQueueSchedulerOptions options_;
   const std::vector<std::unique_ptr<ModelInstance>> instances_;
 
+  // Waiters use absl::Condition (mu_.Await), so each wakes when its own condition holds.
   mutable absl::Mutex mu_;
-  absl::CondVar work_available_;
-  absl::CondVar inline_done_;  // inline_executing_ fell to 0 while stopping.
   std::deque<std::unique_ptr<InferPayload>> queue_ ABSL_GUARDED_BY(mu_);
-  std::vector<Slot> slots_ ABSL_GUARDED_BY(mu_);  // One per instance; sized once, in Start.
+  // Per instance: executing, on its worker or inline.
+  std::vector<bool> busy_ ABSL_GUARDED_BY(mu_);
   int64_t executing_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t inline_executing_ ABSL_GUARDED_BY(mu_) = 0;
-  // Moving average of recent executions' duration; -1 until the first one.
+  // Moving average of recent successful executions' duration (MovingAverageStep); -1 until the
+  // first one. Kept only when inline execution is on.
   int64_t recent_execution_ns_ ABSL_GUARDED_BY(mu_) = -1;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 

@@ -524,6 +524,27 @@ testing::FakeModelInstance::ExecuteFn HoldRequestTwo(absl::Notification& started
   };
 }
 
+TEST(InstanceQueueSchedulerInlineTest, AnotherInstanceServesTheQueueWhileOneRunsInline) {
+  absl::Notification inline_started;
+  absl::Notification release;
+  Completions done;
+  auto scheduler =
+      MakeInlineScheduler(2, HoldRequestTwo(inline_started, release), absl::Seconds(10));
+  scheduler->Enqueue(InlinePayload(1, done));
+  ASSERT_TRUE(done.WaitFor(1));
+  std::thread caller([&] { scheduler->Enqueue(InlinePayload(2, done)); });
+  ASSERT_TRUE(inline_started.WaitForNotificationWithTimeout(kHangGuard));
+  // Request 3 may not run inline: it queues, and the idle instance's worker must take it while
+  // request 2 still holds the other instance.
+  scheduler->Enqueue(InlinePayload(3, done, /*allow=*/false));
+  ASSERT_TRUE(done.WaitFor(2));
+  EXPECT_TRUE(done.Get(3).status.ok()) << done.Get(3).status;
+  EXPECT_EQ(done.size(), 2u);  // Request 2 is still held.
+  release.Notify();
+  caller.join();
+  ASSERT_TRUE(done.WaitFor(3));
+}
+
 // One instance: request 1 has run (on the worker, setting the estimate) and request 2 is running
 // inline on `caller_`, held there until release_ is notified.
 class InstanceQueueSchedulerHeldInlineTest : public ::testing::Test {

@@ -95,6 +95,41 @@ std::unique_ptr<Client> ExampleClient() {
   return client.ok() ? *std::move(client) : nullptr;
 }
 
+// ServerOptions::inline_execution_max_us reaches the schedulers: with it on, once a first
+// execution has set the estimate, a request whose transport allows it runs on the calling thread;
+// with it at 0, and for a model with dynamic batching, it runs on an instance thread.
+TEST(InferenceServer, InlineExecutionFollowsTheServerOption) {
+  TempRepository repo;
+  repo.AddModel("identity", kIdentity);
+  repo.AddModel("batched", R"pb(
+    backend: "builtin" max_batch_size: 8
+    parameters { key: "builtin_model" value { string_value: "identity" } }
+    input { name: "INPUT0" data_type: TYPE_FP32 dims: -1 }
+    output { name: "OUTPUT0" data_type: TYPE_FP32 dims: -1 }
+    dynamic_batching {})pb");
+  for (int max_us : {1000000, 0}) {
+    ServerOptions options = Options(repo.path());
+    options.inline_execution_max_us = max_us;
+    auto server = InferenceServer::Create(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    for (const std::string model : {"identity", "batched"}) {
+      const int batch = model == "batched" ? 1 : 0;
+      ASSERT_TRUE(InferSync(**server, Fp32Request(model, {1.0f}, batch)).ok());  // The estimate.
+      std::promise<std::thread::id> ran_on;
+      (*server)->Infer(
+          Fp32Request(model, {2.0f}, batch),
+          [&ran_on](absl::StatusOr<InferResponse> r) {
+            EXPECT_TRUE(r.ok()) << r.status();
+            ran_on.set_value(std::this_thread::get_id());
+          },
+          nullptr, InferOptions{.allow_inline = true});
+      const bool ran_here = ran_on.get_future().get() == std::this_thread::get_id();
+      EXPECT_EQ(ran_here, max_us > 0 && model == "identity")
+          << model << " with inline_execution_max_us " << max_us;
+    }
+  }
+}
+
 TEST(InferenceServer, IdentityReturnsItsInput) {
   auto client = ExampleClient();
   ASSERT_NE(client, nullptr);
