@@ -156,10 +156,16 @@ absl::StatusOr<IpcTarget> ParseTarget(std::string_view target) {
     }
     if (key == "region_mb") {
       parsed.region_bytes = value << 20;
-    } else if (key == "spin_us") {
-      parsed.spin = absl::Microseconds(static_cast<int64_t>(std::min<uint64_t>(value, 10000)));
-    } else if (key == "max_spin_us") {
-      parsed.max_spin = absl::Microseconds(static_cast<int64_t>(std::min<uint64_t>(value, 10000)));
+    } else if (key == "spin_us" || key == "max_spin_us") {
+      constexpr uint64_t kMaxSpinUs = 10000;
+      if (value > kMaxSpinUs) {
+        return absl::InvalidArgumentError(fmt::format(
+            "ipc:// URL option '{}' is over {} microseconds (a spin longer than that burns a core "
+            "for nothing: the futex wait is cheaper)",
+            item, kMaxSpinUs));
+      }
+      (key == "spin_us" ? parsed.spin : parsed.max_spin) =
+          absl::Microseconds(static_cast<int64_t>(value));
     } else if (key == "ring") {
       parsed.ring_capacity = static_cast<uint32_t>(std::min<uint64_t>(value, 1u << 30));
     } else {
@@ -201,14 +207,10 @@ class IpcTransport final : public ClientTransport {
     async_in_flight_.fetch_add(1);
     receiver_word_.fetch_add(kAsyncEpoch);
     if (receiver_parked_.load()) ipc::FutexWakeAll(&receiver_word_);
-    Start(std::move(request), [this, callback = std::move(callback)](
-                                  absl::StatusOr<InferResponse> result) {
-      async_in_flight_.fetch_sub(1);
-      callback(std::move(result));
-    });
+    Start(std::move(request), std::move(callback), /*async=*/true);
   }
 
-  // InferAsync, then the caller waits on the response ring itself and drains it when no other
+  // Submits, then the caller waits on the response ring itself and drains it when no other
   // thread is: the server's push wakes this thread directly (or finds it still spinning), with no
   // hop through the receiver thread. It spins for sync_spin_'s budget before sleeping.
   absl::StatusOr<InferResponse> Infer(InferRequest request) override {
@@ -218,11 +220,12 @@ class IpcTransport final : public ClientTransport {
     };
     auto waiter = std::make_shared<Waiter>();
     receiver_word_.fetch_add(1);  // The receiver thread stands aside (see ReceiveLoop).
-    Start(std::move(request), [this, waiter](absl::StatusOr<InferResponse> result) {
+    auto deliver = [this, waiter](absl::StatusOr<InferResponse> result) {
       waiter->result.emplace(std::move(result));
       waiter->done.store(true, std::memory_order_release);
       responses_.WakeSleepers();  // When another thread delivered it while we slept.
-    });
+    };
+    Start(std::move(request), std::move(deliver), /*async=*/false);
     const auto started = std::chrono::steady_clock::now();
     const absl::Duration budget = sync_spin_.Budget();
     auto waited = [&] { return absl::FromChrono(std::chrono::steady_clock::now() - started); };
@@ -235,7 +238,7 @@ class IpcTransport final : public ClientTransport {
       }
       responses_.Wait(std::max(budget - waited(), absl::ZeroDuration()), absl::Milliseconds(20));
     }
-    sync_spin_.Observe(waited());
+    if (waiter->result->ok()) sync_spin_.Observe(waited());  // Errors come back early.
     // Leaving does not wake the receiver: it parked only while no asynchronous request was in
     // flight, and a new one rouses it.
     receiver_word_.fetch_sub(1);
@@ -281,14 +284,22 @@ class IpcTransport final : public ClientTransport {
     uint64_t output_offset = 0;
     uint64_t output_bytes = 0;
     int retries_left = 0;
+    bool async = false;  // From InferAsync (counted in async_in_flight_), not from Infer.
   };
 
-  void Start(InferRequest request, InferCallback callback) {
+  void Start(InferRequest request, InferCallback callback, bool async) {
     Pending pending;
     pending.request = std::move(request);
     pending.callback = std::move(callback);
     pending.retries_left = kOutputRetries;
+    pending.async = async;
     Submit(std::move(pending), 0);
+  }
+
+  // Delivers a request's result; an InferAsync request leaves async_in_flight_ first.
+  void Finish(Pending& pending, absl::StatusOr<InferResponse> result) {
+    if (pending.async) async_in_flight_.fetch_sub(1);
+    pending.callback(std::move(result));
   }
 
   static absl::Status Unsupported(std::string_view call) {
@@ -324,7 +335,7 @@ class IpcTransport final : public ClientTransport {
     absl::StatusOr<std::shared_ptr<Block>> block =
         AllocateBlock(region_, copied_bytes + output_bytes + descriptor_bytes);
     if (!block.ok()) {
-      pending.callback(block.status());
+      Finish(pending, block.status());
       return;
     }
     pending.block = *block;
@@ -367,7 +378,7 @@ class IpcTransport final : public ClientTransport {
         if (pushed.ok()) pending_.emplace(slot.tag, std::move(pending));
       }
     }
-    if (!pushed.ok()) pending.callback(pushed);
+    if (!pushed.ok()) Finish(pending, pushed);
   }
 
   // Pops and delivers every waiting response; false after a corrupt ring failed everything.
@@ -441,10 +452,10 @@ class IpcTransport final : public ClientTransport {
         Submit(std::move(pending), hint);
         return;
       }
-      pending.callback(status);
+      Finish(pending, status);
       return;
     }
-    pending.callback(Decode(slot, pending));
+    Finish(pending, Decode(slot, pending));
   }
 
   absl::StatusOr<InferResponse> Decode(const ipc::ResponseSlot& slot, const Pending& pending) {
@@ -486,7 +497,7 @@ class IpcTransport final : public ClientTransport {
       if (broken_.ok()) broken_ = status;
       failed.swap(pending_);
     }
-    for (auto& [tag, pending] : failed) pending.callback(status);
+    for (auto& [tag, pending] : failed) Finish(pending, status);
   }
 
   const IpcTarget target_;

@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstring>
 
+#include "core/moving_average.h"
 #include "fmt/format.h"
 
 namespace inferd::ipc {
@@ -51,10 +52,10 @@ absl::Duration AdaptiveSpin::Budget() const {
 
 void AdaptiveSpin::Observe(absl::Duration waited) {
   if (cap_ns_ <= base_ns_) return;
-  const int64_t ns = absl::ToInt64Nanoseconds(waited);
-  const int64_t average = average_ns_.load(std::memory_order_relaxed);
-  // Weight 1/8: follows a change of model or payload within a few dozen calls.
-  average_ns_.store(average == 0 ? ns : average + (ns - average) / 8, std::memory_order_relaxed);
+  // Racing observers may lose a sample; the average only steers a spin.
+  average_ns_.store(MovingAverageStep(average_ns_.load(std::memory_order_relaxed),
+                                      absl::ToInt64Nanoseconds(waited)),
+                    std::memory_order_relaxed);
 }
 
 size_t RingBytes(size_t slot_bytes, uint32_t capacity) {

@@ -85,7 +85,7 @@ class AdaptiveSpin {
  private:
   const int64_t base_ns_;
   const int64_t cap_ns_;
-  std::atomic<int64_t> average_ns_{0};  // 0: nothing observed yet.
+  std::atomic<int64_t> average_ns_{-1};  // MovingAverageStep's; -1: nothing observed yet.
 };
 
 // Thin wrappers over futex(2) on a shared (not process-private) word.
