@@ -94,4 +94,10 @@ bool PinToCpu(int cpu) {
   return sched_setaffinity(0, sizeof(set), &set) == 0;
 }
 
+bool StartServersPinned(bool pin, const std::function<void()>& start_servers) {
+  const bool servers_pinned = pin && std::thread::hardware_concurrency() >= 2 && PinToCpu(1);
+  start_servers();
+  return servers_pinned && PinToCpu(0);
+}
+
 }  // namespace inferd::bench

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,5 +54,10 @@ class ChildProcess {
 // medians do not jump with the kernel's placement of the threads (on a VM, a wake-up on the same
 // CPU and one across CPUs differ by tens of microseconds).
 bool PinToCpu(int cpu);
+
+// Runs `start_servers` with the calling thread on CPU 1, so that the servers it starts (and all
+// their threads) live there, then leaves the calling thread (the clients) on CPU 0. Without `pin`
+// or a second CPU it only runs `start_servers`. True when both placements held.
+bool StartServersPinned(bool pin, const std::function<void()>& start_servers);
 
 }  // namespace inferd::bench

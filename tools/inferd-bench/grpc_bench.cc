@@ -2,7 +2,6 @@
 #include "grpc_bench.h"
 
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include <cstring>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -310,25 +310,26 @@ int RunGrpcBench(const GrpcBenchOptions& options) {
       options.inferd_path, "--model-repository=" + options.model_repository, "--grpc-port=0",
       "--allow-http=false", "--allow-metrics=false"};
   inferd_args.insert(inferd_args.end(), options.inferd_args.begin(), options.inferd_args.end());
-  // Servers on one CPU, this process's client threads on another (see PinToCpu).
-  const bool pinned = options.pin && std::thread::hardware_concurrency() >= 2 && PinToCpu(1);
-  ChildProcess inferd(inferd_args);
-  ChildProcess echo({options.self_path, "grpc-echo-server", "--port=0",
-              fmt::format("--threads={}", options.threads)});
-  ChildProcess callback_echo({options.self_path, "grpc-echo-server", "--port=0", "--api=callback"});
-  if (pinned) PinToCpu(0);
-  const int inferd_port = inferd.WaitForPort("GRPC server listening on ");
-  const int echo_port = echo.WaitForPort("ECHO server (completion-queue API) listening on ");
-  const int callback_port = callback_echo.WaitForPort("ECHO server (callback API) listening on ");
+  std::optional<ChildProcess> inferd, echo, callback_echo;
+  const bool pinned = StartServersPinned(options.pin, [&] {
+    inferd.emplace(inferd_args);
+    echo.emplace(std::vector<std::string>{options.self_path, "grpc-echo-server", "--port=0",
+                                          fmt::format("--threads={}", options.threads)});
+    callback_echo.emplace(std::vector<std::string>{options.self_path, "grpc-echo-server",
+                                                   "--port=0", "--api=callback"});
+  });
+  const int inferd_port = inferd->WaitForPort("GRPC server listening on ");
+  const int echo_port = echo->WaitForPort("ECHO server (completion-queue API) listening on ");
+  const int callback_port = callback_echo->WaitForPort("ECHO server (callback API) listening on ");
   if (inferd_port == 0 || echo_port == 0 || callback_port == 0) {
     std::fprintf(stderr, "a server did not start.\ninferd:\n%s\necho:\n%s\n",
-                 inferd.output().c_str(), echo.output().c_str());
+                 inferd->output().c_str(), echo->output().c_str());
     return 1;
   }
   std::printf(
       "gRPC round trips: inferd (identity FP32, grpc:// client) vs bare grpc++ echo "
-      "(completion-queue server, callback client), %d alternating rounds\n",
-      options.rounds);
+      "(completion-queue server, callback client), %d alternating rounds%s\n",
+      options.rounds, pinned ? " (servers on CPU 1, clients on CPU 0)" : "");
   std::printf("  %-10s %-8s %12s %12s %14s %12s\n", "payload", "server", "median us", "p90 us",
               "ratio (med)", "goal");
   bool all_ok = true;
@@ -377,9 +378,9 @@ int RunGrpcBench(const GrpcBenchOptions& options) {
       std::printf("  %-10zu %-10d %14.0f %14.0f\n", bytes, in_flight, inferd_rps, echo_rps);
     }
   }
-  echo.Stop();
-  callback_echo.Stop();
-  inferd.Stop();
+  echo->Stop();
+  callback_echo->Stop();
+  inferd->Stop();
   std::printf("\nlatency goals: %s\n", all_ok ? "met" : "NOT met");
   return 0;
 }

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "http_bench.h"
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -334,17 +332,17 @@ int RunHttpBench(const HttpBenchOptions& options) {
                                    "--http-port=0", "--http-address=127.0.0.1",
                                    "--allow-grpc=false", "--allow-metrics=false"};
   args.insert(args.end(), options.inferd_args.begin(), options.inferd_args.end());
-  // Servers on one CPU, this process's client threads on another (see PinToCpu).
-  const bool pinned = options.pin && std::thread::hardware_concurrency() >= 2 && PinToCpu(1);
-  ChildProcess inferd(args);
-  ChildProcess echo_server({options.self_path, "http-echo-server"});
-  if (pinned) PinToCpu(0);
+  std::optional<ChildProcess> inferd, echo_server;
+  const bool pinned = StartServersPinned(options.pin, [&] {
+    inferd.emplace(args);
+    echo_server.emplace(std::vector<std::string>{options.self_path, "http-echo-server"});
+  });
   const int inferd_port =
-      inferd.WaitForOutput("inferd ready") ? inferd.WaitForPort("HTTP server listening on ") : 0;
-  const int echo_port = echo_server.WaitForPort("ECHO server listening on ");
+      inferd->WaitForOutput("inferd ready") ? inferd->WaitForPort("HTTP server listening on ") : 0;
+  const int echo_port = echo_server->WaitForPort("ECHO server listening on ");
   if (inferd_port == 0 || echo_port == 0) {
-    std::fprintf(stderr, "a server did not start:\n%s\n%s\n", inferd.output().c_str(),
-                 echo_server.output().c_str());
+    std::fprintf(stderr, "a server did not start:\n%s\n%s\n", inferd->output().c_str(),
+                 echo_server->output().c_str());
     return 1;
   }
   auto client = Client::Create(fmt::format("http://127.0.0.1:{}", inferd_port));

@@ -2,9 +2,7 @@
 #include "ipc_bench.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,11 +10,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
-#include <sstream>
+#include <optional>
 #include <thread>
 
 #include "child_process.h"
@@ -102,6 +99,7 @@ Figures Summarise(std::vector<double> samples) {
 using RoundTrip = std::function<bool(size_t bytes)>;
 
 struct Transport {
+  std::string key;  // What --only names.
   std::string name;
   RoundTrip round_trip;
   std::map<size_t, std::vector<double>> samples;
@@ -131,16 +129,6 @@ bool CheckOutput(const absl::StatusOr<InferResponse>& response, const std::byte*
   return std::memcmp(dst.data(), expected, bytes) == 0;
 }
 
-// Whether `--only` leaves the transport shown as `name` in (the baseline always runs).
-bool Selected(const IpcBenchOptions& options, const std::string& name) {
-  static const std::map<std::string, std::string> kKeys = {{"ipc://", "ipc"},
-                                                           {"gRPC", "grpc"},
-                                                           {"HTTP + system shm", "http-shm"},
-                                                           {"gRPC + system shm", "grpc-shm"}};
-  const auto key = kKeys.find(name);
-  if (options.only.empty() || key == kKeys.end()) return true;
-  return std::find(options.only.begin(), options.only.end(), key->second) != options.only.end();
-}
 
 }  // namespace
 
@@ -174,16 +162,6 @@ int RunIpcBench(const IpcBenchOptions& options) {
       "--ipc-socket-path=" + socket,
       fmt::format("--ipc-spin-us={}", options.spin_us)};
   inferd_args.insert(inferd_args.end(), options.inferd_args.begin(), options.inferd_args.end());
-  // Servers on one CPU, this process's client threads on another (see PinToCpu).
-  const bool pinned = options.pin && std::thread::hardware_concurrency() >= 2 && PinToCpu(1);
-  ChildProcess inferd(inferd_args);
-  if (!inferd.WaitForOutput("inferd ready")) {
-    std::fprintf(stderr, "inferd did not start:\n%s\n", inferd.output().c_str());
-    return 1;
-  }
-  const std::string grpc_port = std::to_string(inferd.WaitForPort("GRPC server listening on "));
-  const std::string http_port = std::to_string(inferd.WaitForPort("HTTP server listening on "));
-
   const std::string shm_name = fmt::format("/inferd-bench-pingpong-{}", getpid());
   shm_unlink(shm_name.c_str());
   PingPong* pp = MapPingPong(shm_name, /*create=*/true);
@@ -191,11 +169,25 @@ int RunIpcBench(const IpcBenchOptions& options) {
     std::fprintf(stderr, "cannot create %s: %s\n", shm_name.c_str(), std::strerror(errno));
     return 1;
   }
-  ChildProcess pingpong({options.self_path, "shm-pingpong-server", "--name=" + shm_name,
-                  fmt::format("--spin-us={}", options.spin_us)});
-  if (pinned) PinToCpu(0);
-  if (!pingpong.WaitForOutput("PINGPONG ready")) {
-    std::fprintf(stderr, "ping-pong server did not start:\n%s\n", pingpong.output().c_str());
+  std::optional<ChildProcess> inferd, pingpong;
+  const bool pinned = StartServersPinned(options.pin, [&] {
+    inferd.emplace(inferd_args);
+    pingpong.emplace(std::vector<std::string>{options.self_path, "shm-pingpong-server",
+                                              "--name=" + shm_name,
+                                              fmt::format("--spin-us={}", options.spin_us)});
+  });
+  if (!inferd->WaitForOutput("inferd ready")) {
+    std::fprintf(stderr, "inferd did not start:\n%s\n", inferd->output().c_str());
+    return 1;
+  }
+  const int grpc_port = inferd->WaitForPort("GRPC server listening on ");
+  const int http_port = inferd->WaitForPort("HTTP server listening on ");
+  if (grpc_port == 0 || http_port == 0) {
+    std::fprintf(stderr, "inferd printed no gRPC or HTTP port:\n%s\n", inferd->output().c_str());
+    return 1;
+  }
+  if (!pingpong->WaitForOutput("PINGPONG ready")) {
+    std::fprintf(stderr, "ping-pong server did not start:\n%s\n", pingpong->output().c_str());
     return 1;
   }
 
@@ -209,7 +201,7 @@ int RunIpcBench(const IpcBenchOptions& options) {
   // --spin-us, as inferd's connection thread does.
   ipc::AdaptiveSpin baseline_spin(absl::Microseconds(options.spin_us),
                                   absl::Microseconds(options.max_spin_us));
-  transports.push_back({"shm ping-pong (baseline)", [&](size_t bytes) {
+  transports.push_back({"baseline", "shm ping-pong (baseline)", [&](size_t bytes) {
                           const auto* src = reinterpret_cast<const std::byte*>(sources[bytes].data());
                           std::memcpy(RequestArea(pp), src, bytes);
                           pp->bytes.store(bytes);
@@ -237,7 +229,7 @@ int RunIpcBench(const IpcBenchOptions& options) {
     if (!buffer.ok()) return 1;
     ipc_buffers.emplace(bytes, *std::move(buffer));
   }
-  transports.push_back({"ipc://", [&](size_t bytes) {
+  transports.push_back({"ipc", "ipc://", [&](size_t bytes) {
                           const auto* src = reinterpret_cast<const std::byte*>(sources[bytes].data());
                           Client::InputBuffer& buffer = ipc_buffers.at(bytes);
                           std::memcpy(buffer.data.data(), src, bytes);
@@ -246,12 +238,12 @@ int RunIpcBench(const IpcBenchOptions& options) {
                         }, {}});
 
   // Plain gRPC: the input travels in the message.
-  auto grpc = Client::Create("grpc://127.0.0.1:" + grpc_port);
+  auto grpc = Client::Create(fmt::format("grpc://127.0.0.1:{}", grpc_port));
   if (!grpc.ok()) {
     std::fprintf(stderr, "grpc:// client: %s\n", grpc.status().ToString().c_str());
     return 1;
   }
-  transports.push_back({"gRPC", [&](size_t bytes) {
+  transports.push_back({"grpc", "gRPC", [&](size_t bytes) {
                           const auto* src = reinterpret_cast<const std::byte*>(sources[bytes].data());
                           InferInput in;
                           in.name = "INPUT0";
@@ -263,7 +255,7 @@ int RunIpcBench(const IpcBenchOptions& options) {
                         }, {}});
   // HTTP and gRPC with Triton system shared memory: the input written into a registered region,
   // the output read back from another.
-  auto http = Client::Create("http://127.0.0.1:" + http_port);
+  auto http = Client::Create(fmt::format("http://127.0.0.1:{}", http_port));
   if (!http.ok()) {
     std::fprintf(stderr, "http:// client: %s\n", http.status().ToString().c_str());
     return 1;
@@ -300,9 +292,19 @@ int RunIpcBench(const IpcBenchOptions& options) {
     return std::memcmp(dst.data(), src, bytes) == 0;
   };
   transports.push_back(
-      {"HTTP + system shm", [&](size_t bytes) { return shm_round_trip(**http, bytes); }, {}});
+      {"http-shm", "HTTP + system shm", [&](size_t bytes) { return shm_round_trip(**http, bytes); }, {}});
   transports.push_back(
-      {"gRPC + system shm", [&](size_t bytes) { return shm_round_trip(**grpc, bytes); }, {}});
+      {"grpc-shm", "gRPC + system shm", [&](size_t bytes) { return shm_round_trip(**grpc, bytes); }, {}});
+
+  // --only: the baseline and the named transports (their clients exist, unused, either way).
+  std::erase_if(transports, [&](const Transport& t) {
+    return t.key != "baseline" && !options.only.empty() &&
+           std::find(options.only.begin(), options.only.end(), t.key) == options.only.end();
+  });
+  auto measured = [&](const std::string& key) {
+    return std::any_of(transports.begin(), transports.end(),
+                       [&](const Transport& t) { return t.key == key; });
+  };
 
   bool all_ok = true;
   for (int round = 0; round < options.rounds; ++round) {
@@ -310,7 +312,6 @@ int RunIpcBench(const IpcBenchOptions& options) {
       const int n = bytes == kSmallBytes ? options.samples_per_round
                                          : options.large_samples_per_round;
       for (Transport& t : transports) {
-        if (!Selected(options, t.name)) continue;
         for (int i = 0; i < 10; ++i) all_ok &= t.round_trip(bytes);  // Warm-up.
         for (int i = 0; i < n; ++i) {
           const auto start = Clock::now();
@@ -327,8 +328,9 @@ int RunIpcBench(const IpcBenchOptions& options) {
   Signal(pp->request_seq, pp->request_waiters);
 
   std::printf("Round trips of identity FP32 (client writes the input, reads the output back), "
-              "%d alternating rounds, spin %d us (clients: adaptive up to %d us)\n",
-              options.rounds, options.spin_us, options.max_spin_us);
+              "%d alternating rounds, spin %d us (clients: adaptive up to %d us)%s\n",
+              options.rounds, options.spin_us, options.max_spin_us,
+              pinned ? ", servers on CPU 1, clients on CPU 0" : "");
   std::printf("  %-10s %-26s %10s %10s %12s\n", "payload", "transport", "median us", "p90 us",
               "x baseline");
   std::map<std::string, std::map<size_t, Figures>> figures;
@@ -336,7 +338,6 @@ int RunIpcBench(const IpcBenchOptions& options) {
     for (Transport& t : transports) figures[t.name][bytes] = Summarise(t.samples[bytes]);
     const double base = figures[transports[0].name][bytes].median_us;
     for (Transport& t : transports) {
-      if (!Selected(options, t.name)) continue;
       const Figures& f = figures[t.name][bytes];
       std::printf("  %-10zu %-26s %10.1f %10.1f %12.2f\n", bytes, t.name.c_str(), f.median_us,
                   f.p90_us, f.median_us / base);
@@ -347,7 +348,7 @@ int RunIpcBench(const IpcBenchOptions& options) {
   const double grpc_large = figures["gRPC"][kLargeBytes].median_us;
   const bool goal_baseline = ipc_large <= 1.3 * base_large;
   const bool goal_grpc = grpc_large >= 4 * ipc_large;
-  if (Selected(options, "ipc://") && Selected(options, "gRPC")) {
+  if (measured("ipc") && measured("grpc")) {
     std::printf("\n602,112 bytes: ipc:// / baseline = %.2f (goal <= 1.3: %s); plain gRPC / ipc:// "
                 "= %.2f (goal >= 4: %s)\n",
                 ipc_large / base_large, goal_baseline ? "met" : "NOT met",

@@ -117,9 +117,11 @@ int main(int argc, char** argv) {
   ipc_cmd->add_option("--samples", ipc_bench.samples_per_round, "16-byte samples per round");
   ipc_cmd->add_option("--large-samples", ipc_bench.large_samples_per_round,
                       "602,112-byte samples per round");
-  ipc_cmd->add_option("--spin-us", ipc_bench.spin_us, "Spin before sleeping, every side");
+  ipc_cmd->add_option("--spin-us", ipc_bench.spin_us, "Spin before sleeping, every side")
+      ->check(CLI::Range(0, 10000));
   ipc_cmd->add_option("--max-spin-us", ipc_bench.max_spin_us,
-                      "Cap of the clients' adaptive spin (ipc:// max_spin_us and the baseline's)");
+                      "Cap of the clients' adaptive spin (ipc:// max_spin_us and the baseline's)")
+      ->check(CLI::Range(0, 10000));
   ipc_cmd->add_option("--pin", ipc_bench.pin,
                       "Servers on CPU 1 and clients on CPU 0 (default true)");
   ipc_cmd->add_option("--only", ipc_bench.only,
