@@ -66,13 +66,6 @@ struct Connection {
   bool blocking = false;
 };
 
-// A completion condition that lets each read take all the socket has (transfer_all stops each
-// read at 64 KiB).
-auto ReadAllAvailable(size_t total) {
-  return [total](const beast::error_code& ec, size_t done) -> size_t {
-    return ec ? 0 : total - done;
-  };
-}
 
 absl::Status StatusFromHttp(unsigned code, std::string message) {
   switch (code) {
@@ -464,7 +457,7 @@ class HttpTransport final : public ClientTransport {
       if (std::optional<uint64_t> length = BodyLength(*c->parser)) {
         const size_t rest = StartBody(*c, response, *length);
         asio::read(c->socket, asio::buffer(response.data + (response.size - rest), rest),
-                   ReadAllAvailable(rest), ec);
+                   codec::ReadAllAvailable(rest), ec);
       } else {
         http::read(c->socket, c->buffer, *c->parser, ec);
         if (!ec) {
@@ -560,7 +553,7 @@ class HttpTransport final : public ClientTransport {
     }
     const size_t rest = StartBody(*c, *response, *length);
     asio::async_read(c->socket, asio::buffer(response->data + (response->size - rest), rest),
-                     ReadAllAvailable(rest),
+                     codec::ReadAllAvailable(rest),
                      [this, c, call, response, keep](beast::error_code ec, size_t) mutable {
                        if (ec) return Failed(std::move(c), std::move(call), ec, false);
                        Finish(c, keep);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // A Beast body type for an HTTP message sent as a list of buffers: the JSON, then each binary
 // tensor where it already lies, written with one gather write and no copy. The HTTP server writes
-// its responses with it and the http:// client its requests.
+// its responses with it and the http:// client its requests. Also the read condition both use to
+// take a large body straight off the socket.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,15 @@
 #include <boost/optional.hpp>
 
 namespace inferd::codec {
+
+// A completion condition for (async_)read of `total` bytes that lets each read take all the
+// socket has (asio's transfer_all stops each read at 64 KiB, so a 600 KB body would cost ten
+// reactor round trips).
+inline auto ReadAllAvailable(std::size_t total) {
+  return [total](const boost::beast::error_code& ec, std::size_t done) -> std::size_t {
+    return ec ? 0 : total - done;
+  };
+}
 
 struct GatherBody {
   struct value_type {

@@ -24,6 +24,7 @@
 #include "spdlog/spdlog.h"
 #include "transport/http/beast_bodies.h"
 #include "codec/buffer_pool.h"
+#include "codec/gather_body.h"
 #include "transport/http/http_api.h"
 
 namespace inferd {
@@ -39,13 +40,6 @@ constexpr const char* kHeaderLengthField = "Inference-Header-Content-Length";
 constexpr size_t kHeaderLimit = 64 * 1024;
 constexpr size_t kReadSize = 64 * 1024;
 
-// A completion condition for async_read that lets each read take all the socket has (asio's
-// transfer_all stops each read at 64 KiB, so a 600 KB body would cost ten reactor round trips).
-auto ReadAllAvailable(size_t total) {
-  return [total](const beast::error_code& ec, size_t done) -> size_t {
-    return ec ? 0 : total - done;
-  };
-}
 
 // A number from a /proc/sys file; -1 when it cannot be read.
 static int64_t ReadSysctl(const char* path) {
@@ -55,9 +49,10 @@ static int64_t ReadSysctl(const char* path) {
   return value;
 }
 
-// One io_context per I/O thread, each run by its thread alone (no locking inside asio, and no
-// hand-off between I/O threads: a connection lives on one thread, which reads, runs a short model
-// inline, and writes). The acceptor hands new connections out round robin.
+// One io_context per I/O thread, each run by its thread alone (no hand-off between I/O threads: a
+// connection lives on one thread, which reads, runs a short model inline, and writes; asio keeps
+// its locks, since responses of models that ran on instance threads are posted from those
+// threads). The acceptor hands new connections out round robin.
 struct HttpServer::Impl {
   Impl(InferenceServer* server, const HttpServerOptions& options)
       : options(options),
@@ -185,7 +180,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (buffered == size) return OnDirectBody({}, 0);
     body_read_ = buffered;
     asio::async_read(socket_, asio::buffer(body_data_ + buffered, size - buffered),
-                     ReadAllAvailable(size - buffered),
+                     codec::ReadAllAvailable(size - buffered),
                      beast::bind_front_handler(&Session::OnDirectBody, shared_from_this()));
   }
 
