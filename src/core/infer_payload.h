@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -31,6 +32,9 @@ class InferPayload {
   int batch_size = 1;
   // Outputs to return, by config name (all of the model's when the request named none).
   std::vector<std::string> requested_outputs;
+  // Triton's classification extension: requested outputs to return as their top N classes, with
+  // N (> 0). Applied by the server once the model ran.
+  std::vector<std::pair<std::string, int64_t>> classifications;
   std::shared_ptr<OutputAllocator> allocator;
   InferResponse response;
 

@@ -47,6 +47,7 @@ const absl::flat_hash_set<std::string>& SupportedFields() {
       "inference.ModelOutput.data_type",
       "inference.ModelOutput.dims",
       "inference.ModelOutput.reshape",
+      "inference.ModelOutput.label_filename",
       "inference.ModelInstanceGroup.name",
       "inference.ModelInstanceGroup.count",
       "inference.ModelInstanceGroup.kind",

@@ -221,8 +221,7 @@ TEST(ParseModelConfig, WarnsForNonDefaultTensorSubfieldsOnly) {
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_THAT(parsed->warnings,
               ElementsAre(HasSubstr("'input.allow_ragged_batch'"), HasSubstr("'input.format'"),
-                          HasSubstr("'input.optional'"), HasSubstr("'output.is_shape_tensor'"),
-                          HasSubstr("'output.label_filename'")));
+                          HasSubstr("'input.optional'"), HasSubstr("'output.is_shape_tensor'")));
 }
 
 TEST(ParseModelConfig, SequenceAndEnsembleSchedulingParseWithWarning) {

@@ -5,6 +5,7 @@
 
 #include "core/clock.h"
 #include "fmt/format.h"
+#include "server/classification.h"
 #include "server/request_validation.h"
 #include "spdlog/spdlog.h"
 
@@ -40,6 +41,25 @@ void RestoreOutputShapes(const inference::ModelConfig& config, InferPayload& pay
       break;
     }
   }
+}
+
+// Triton's classification extension: replaces each output the request asked to classify with its
+// top classes (classification.h).
+absl::Status ApplyClassifications(const LoadedModel& model, InferPayload& payload) {
+  const bool batched = model.config().max_batch_size() > 0;
+  for (const auto& [name, count] : payload.classifications) {
+    for (InferOutput& out : payload.response.outputs) {
+      if (out.name != name) continue;
+      auto classified = Classify(out, count, batched, model.Labels(name));
+      if (!classified.ok()) {
+        return absl::Status(classified.status().code(),
+                            fmt::format("model '{}': {}", model.config().name(),
+                                        std::string(classified.status().message())));
+      }
+      out = *std::move(classified);
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -158,11 +178,18 @@ void InferenceServer::Dispatch(InferRequest request, InferCallback callback,
       callback(std::move(status));
       return;
     }
-    model->stats().RecordSuccess(done->batch_size, now - done->received_ns,
-                                 done->compute_start_ns - done->queue_start_ns,
-                                 done->compute_input_ns, done->compute_infer_ns,
-                                 done->compute_output_ns);
     RestoreOutputShapes(model->config(), *done);
+    if (!done->classifications.empty()) {
+      if (absl::Status classified = ApplyClassifications(*model, *done); !classified.ok()) {
+        model->stats().RecordFailure(now - done->received_ns,
+                                     ClassifyFailure(classified, /*reached_backend=*/true));
+        callback(std::move(classified));
+        return;
+      }
+    }
+    model->stats().RecordSuccess(
+        done->batch_size, now - done->received_ns, done->compute_start_ns - done->queue_start_ns,
+        done->compute_input_ns, done->compute_infer_ns, done->compute_output_ns);
     InferResponse& response = done->response;
     response.model_name = done->request.model_name;
     response.model_version = model->version();

@@ -9,6 +9,7 @@
 
 #include "fmt/format.h"
 #include "repository/model_config.h"
+#include "server/classification.h"
 #include "server/model_scheduler.h"
 
 namespace inferd {
@@ -54,6 +55,13 @@ absl::StatusOr<std::shared_ptr<Servable>> ModelVersionFactory::Create(
 
   auto model = std::make_shared<LoadedModel>(
       std::make_shared<const inference::ModelConfig>(config), location.version);
+  for (const auto& output : config.output()) {
+    if (output.label_filename().empty()) continue;
+    auto labels = ReadLabelFile(location.model_dir, output.label_filename(), location.model_name,
+                                output.name());
+    if (!labels.ok()) return labels.status();
+    model->labels_.emplace(output.name(), *std::move(labels));
+  }
   // Memory the load added: the RSS growth across loading the model and creating its instances
   // (after the plugin was mapped), or what the backend reports, whichever is larger. Loads of
   // other models at the same time blur the RSS figure. A load's transient buffers (a model file

@@ -3,7 +3,11 @@
 // scheduler, its config and statistics. Built by ModelVersionFactory for the lifecycle.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "backends/backend_loader.h"
 #include "model_config.pb.h"
@@ -26,6 +30,11 @@ class LoadedModel final : public Servable {
   ModelStatsRecorder& stats() { return stats_; }
   int64_t memory_bytes() const { return memory_bytes_; }
   int64_t MemoryBytes() const override { return memory_bytes_; }
+  // The labels of an output with a label_filename (one per class index), or null.
+  const std::vector<std::string>* Labels(std::string_view output) const {
+    auto it = labels_.find(output);
+    return it == labels_.end() ? nullptr : &it->second;
+  }
 
  private:
   friend class ModelVersionFactory;
@@ -35,10 +44,12 @@ class LoadedModel final : public Servable {
   std::unique_ptr<BackendModel> backend_model_;
   std::unique_ptr<Scheduler> scheduler_;  // Declared after the model: destroyed first.
   int64_t memory_bytes_ = 0;
+  std::map<std::string, std::vector<std::string>, std::less<>> labels_;  // By output name.
 };
 
-// Builds LoadedModels: resolves the backend from platform/backend, loads the model through the
-// plugin, creates instance_group count instances and their scheduler.
+// Builds LoadedModels: resolves the backend from platform/backend, reads the outputs' label files
+// (classification.h), loads the model through the plugin, creates instance_group count instances
+// and their scheduler.
 class ModelVersionFactory final : public ServableFactory {
  public:
   // inline_max_ns: InstanceQueueSchedulerOptions::inline_max_ns for every model.

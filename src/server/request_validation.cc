@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "fmt/format.h"
+#include "server/classification.h"
 
 namespace inferd {
 namespace {
@@ -188,15 +189,35 @@ absl::Status ValidateAndPrepare(const inference::ModelConfig& config, InferPaylo
   if (batched && batch > 0) payload.batch_size = static_cast<int>(batch);
 
   payload.requested_outputs.clear();
+  payload.classifications.clear();
   if (request.outputs.empty()) {
     for (const auto& out : config.output()) payload.requested_outputs.push_back(out.name());
   } else {
     for (const RequestedOutput& out : request.outputs) {
-      const bool known = std::any_of(config.output().begin(), config.output().end(),
+      const auto spec = std::find_if(config.output().begin(), config.output().end(),
                                      [&](const auto& o) { return o.name() == out.name; });
-      if (!known) {
+      if (spec == config.output().end()) {
         return Invalid(
             fmt::format("unexpected inference output '{}' for model '{}'", out.name, model));
+      }
+      auto classes = ClassificationCount(out, model);
+      if (!classes.ok()) return classes.status();
+      if (*classes > 0) {
+        const DataType type =
+            DataTypeFromConfigValue(spec->data_type()).value_or(DataType::kInvalid);
+        if (!IsClassifiable(type)) {
+          return Invalid(
+              fmt::format("class result not available for output '{}' of model '{}' "
+                          "due to unsupported type '{}'",
+                          out.name, model, DataTypeName(type)));
+        }
+        if (out.parameters.contains("shared_memory_region")) {
+          return Invalid(
+              fmt::format("output '{}' of model '{}' can't set both "
+                          "'shared_memory_region' and 'classification'",
+                          out.name, model));
+        }
+        payload.classifications.emplace_back(out.name, *classes);
       }
       if (std::find(payload.requested_outputs.begin(), payload.requested_outputs.end(),
                     out.name) != payload.requested_outputs.end()) {

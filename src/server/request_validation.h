@@ -15,7 +15,9 @@ namespace inferd {
 // non-optional input present, datatype equal to the config's, shape matching dims (plus the batch
 // dimension, 1..max_batch_size and equal across inputs, when the model batches), byte size equal
 // to shape × element size (for BYTES, a well-formed length-prefixed buffer with one element per
-// shape element), requested outputs known and not repeated, `priority` and `timeout` integers.
+// shape element), requested outputs known and not repeated, `priority` and `timeout` integers, and
+// each output's `classification` parameter (a non-negative integer, on a numeric output that is not
+// also in shared memory; see classification.h), which fills payload.classifications.
 absl::Status ValidateAndPrepare(const inference::ModelConfig& config, InferPayload& payload);
 
 }  // namespace inferd

@@ -216,5 +216,40 @@ TEST(RequestValidation, ReshapeGivesTheBackendItsShape) {
   EXPECT_EQ(ShapeToString(p.inputs[0].shape), "[3,16]");
 }
 
+TEST(RequestValidation, ClassificationParameterIsCheckedAndRecorded) {
+  InferPayload p = Payload({Int32("INPUT0", {1, 16}, 16), Int32("INPUT1", {1, 16}, 16)});
+  p.request.outputs.push_back({"OUTPUT0", {{"classification", int64_t{3}}}});
+  p.request.outputs.push_back({"OUTPUT1", {{"classification", int64_t{0}}}});
+  ASSERT_TRUE(Validate(AddSub(), p).ok());
+  ASSERT_EQ(p.classifications.size(), 1u);  // 0 means no classification.
+  EXPECT_EQ(p.classifications[0].first, "OUTPUT0");
+  EXPECT_EQ(p.classifications[0].second, 3);
+
+  p.request.outputs = {{"OUTPUT0", {{"classification", std::string("three")}}}};
+  absl::Status s = Validate(AddSub(), p);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Message(s), AllOf(HasSubstr("'OUTPUT0'"), HasSubstr("'add_sub'"),
+                                HasSubstr("'classification' must be a non-negative integer")));
+
+  p.request.outputs = {{"OUTPUT0",
+                        {{"classification", int64_t{1}},
+                         {"shared_memory_region", std::string("r")},
+                         {"shared_memory_byte_size", int64_t{64}}}}};
+  s = Validate(AddSub(), p);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Message(s), HasSubstr("can't set both 'shared_memory_region' and 'classification'"));
+}
+
+TEST(RequestValidation, ClassificationOfBoolOrBytesOutputIsRefused) {
+  InferPayload p;
+  p.request.inputs.push_back(InferInput::FromBytes(
+      "INPUT0", DataType::kBytes, {1}, SerializeBytesTensor(std::vector<std::string>{"x"})));
+  p.request.outputs.push_back({"OUTPUT0", {{"classification", int64_t{1}}}});
+  absl::Status s = Validate(Strings(), p);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(Message(s), AllOf(HasSubstr("class result not available for output 'OUTPUT0'"),
+                                HasSubstr("unsupported type 'BYTES'")));
+}
+
 }  // namespace
 }  // namespace inferd

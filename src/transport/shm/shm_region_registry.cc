@@ -309,6 +309,11 @@ absl::StatusOr<std::shared_ptr<OutputAllocator>> ShmRegionRegistry::ResolveReque
     auto reference = ReadReference(output.parameters, what);
     if (!reference.ok()) return reference.status();
     if (!reference->has_value()) continue;
+    if (output.parameters.contains("classification")) {
+      // As Triton: class strings are computed from the output, never written into a region.
+      return absl::InvalidArgumentError(
+          fmt::format("{} can't set both 'shared_memory_region' and 'classification'", what));
+    }
     if (!enabled()) return Disabled();
     auto slice = Resolve((*reference)->region, (*reference)->offset, (*reference)->byte_size,
                          what);

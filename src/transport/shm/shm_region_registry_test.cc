@@ -179,6 +179,19 @@ TEST_F(ShmRegionRegistryTest, MalformedParametersAreRefused) {
               HasSubstr("non-negative integer"));
 }
 
+TEST_F(ShmRegionRegistryTest, AnOutputInARegionCannotAlsoBeClassified) {
+  ASSERT_TRUE(registry_.Register("r", object_.key(), 0, 4096).ok());
+  InferRequest request;
+  RequestedOutput out{"OUTPUT0", ShmParams("r", 64)};
+  out.parameters["classification"] = int64_t{2};
+  request.outputs.push_back(out);
+  auto result = registry_.ResolveRequest(request);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(
+      std::string(result.status().message()),
+      AllOf(HasSubstr("'OUTPUT0'"), HasSubstr("'shared_memory_region' and 'classification'")));
+}
+
 TEST_F(ShmRegionRegistryTest, MarkSharedMemoryOutputsDropsTheirData) {
   InferRequest request;
   request.outputs.push_back({"OUTPUT0", ShmParams("out", 16)});
