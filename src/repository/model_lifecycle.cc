@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "repository/config_autocomplete.h"
 #include "repository/model_config.h"
 #include "spdlog/spdlog.h"
 
@@ -101,6 +102,8 @@ absl::Status ModelLifecycle::LoadLocked(std::string_view name) {
   absl::StatusOr<ParsedModelConfig> parsed = ReadModelConfig(*dir, name);
   if (!parsed.ok()) return RecordLoadFailure(name, std::move(fingerprint), parsed.status());
   for (const std::string& warning : parsed->warnings) spdlog::warn("{}", warning);
+  // Triton's defaults: the config the model runs with is the config the API serves.
+  CompleteModelConfig(parsed->config);
   absl::StatusOr<std::vector<int64_t>> available = repository_.ListVersions(name);
   if (!available.ok()) return RecordLoadFailure(name, std::move(fingerprint), available.status());
   absl::StatusOr<std::vector<int64_t>> selected = SelectVersions(parsed->config, *available);
