@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/reflection.h"
 #include "google/protobuf/text_format.h"
 
@@ -87,7 +88,51 @@ void CollectUnsupported(const Message& message, const std::string& prefix,
   }
 }
 
-// Keeps the first parse error as "config.pbtxt:<line>:<column>: <message>", 1-based.
+class SilentErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
+};
+
+// The dotted path of the field whose value the token at 0-based (line, column) belongs to, e.g.
+// "max_batch_size" or "input.dims"; empty when it is not inside a field's value. Re-tokenizes the
+// text up to that point, tracking the fields of the messages it is nested in.
+std::string FieldPathAt(std::string_view text, int line, int column) {
+  google::protobuf::io::ArrayInputStream stream(text.data(), static_cast<int>(text.size()));
+  SilentErrorCollector silent;
+  google::protobuf::io::Tokenizer tokenizer(&stream, &silent);
+  tokenizer.set_comment_style(google::protobuf::io::Tokenizer::SH_COMMENT_STYLE);
+  using Token = google::protobuf::io::Tokenizer::Token;
+  std::vector<std::string> enclosing;  // Message fields the position is nested in.
+  std::string field;                   // The field whose value follows.
+  std::string identifier;              // The last identifier, when it was the previous token.
+  while (tokenizer.Next()) {
+    const Token& t = tokenizer.current();
+    if (t.line > line || (t.line == line && t.column >= column)) break;
+    if (t.type == google::protobuf::io::Tokenizer::TYPE_IDENTIFIER) {
+      identifier = t.text;
+      continue;
+    }
+    if (t.type == google::protobuf::io::Tokenizer::TYPE_SYMBOL) {
+      if (t.text == ":" || t.text == "[") {
+        if (!identifier.empty()) field = identifier;
+      } else if (t.text == "{" || t.text == "<") {
+        enclosing.push_back(identifier.empty() ? field : identifier);
+        field.clear();
+      } else if (t.text == "}" || t.text == ">") {
+        if (!enclosing.empty()) enclosing.pop_back();
+        field.clear();
+      }
+    }
+    identifier.clear();
+  }
+  if (field.empty()) return "";
+  std::string path;
+  for (const std::string& name : enclosing) absl::StrAppend(&path, name, ".");
+  return path + field;
+}
+
+// Keeps the first parse error as "config.pbtxt:<line>:<column>: <message>", 1-based, naming the
+// field whose value is wrong ("... in field 'max_batch_size': Expected integer, ...").
 class ConfigErrorCollector : public google::protobuf::io::ErrorCollector {
  public:
   explicit ConfigErrorCollector(std::string_view text) : text_(text) {}
@@ -103,8 +148,12 @@ class ConfigErrorCollector : public google::protobuf::io::ErrorCollector {
       if (end != std::string::npos) {
         column = FieldColumn(line, column, std::string_view(message).substr(start, end - start));
       }
+      first_ = absl::StrCat("config.pbtxt:", line + 1, ":", column + 1, ": ", message);
+      return;
     }
-    first_ = absl::StrCat("config.pbtxt:", line + 1, ":", column + 1, ": ", message);
+    const std::string field = FieldPathAt(text_, line, column);
+    first_ = absl::StrCat("config.pbtxt:", line + 1, ":", column + 1, ": ",
+                          field.empty() ? "" : absl::StrCat("in field '", field, "': "), message);
   }
   void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string&) override {}
   const std::string& first() const { return first_; }

@@ -104,9 +104,31 @@ TEST(ParseModelConfig, SyntaxErrorIsAnError) {
   ExpectInvalid(ParseModelConfig("input [ { name: \"x\" ", "m"), {"config.pbtxt:1:"});
 }
 
+TEST(ParseModelConfig, BadValueNamesTheFieldAndPosition) {
+  // The parser alone says only 'config.pbtxt:3:17: Expected integer, got: "not a number"'.
+  ExpectInvalid(
+      ParseModelConfig("name: \"m\"\nbackend: \"identity\"\nmax_batch_size: "
+                       "\"not a number\"\n",
+                       "m"),
+      {"config.pbtxt:3:17:", "field 'max_batch_size'", "Expected integer", "\"not a number\""});
+  ExpectInvalid(ParseModelConfig("# comment: {\ninput [ { name: \"x\" data_type: TYPE_FP32\n"
+                                 "  dims: [ 2, -x ] } ]\n",
+                                 "m"),
+                {"config.pbtxt:3:", "field 'input.dims'"});
+  ExpectInvalid(ParseModelConfig("dynamic_batching {\n  default_queue_policy { max_queue_size: "
+                                 "1.5 }\n}\nmax_batch_size: 1\n",
+                                 "m"),
+                {"field 'dynamic_batching.default_queue_policy.max_queue_size'"});
+  ExpectInvalid(ParseModelConfig("input { name: \"x\" }\nversion_policy: { latest: { "
+                                 "num_versions: true } }\n",
+                                 "m"),
+                {"config.pbtxt:2:", "field 'version_policy.latest.num_versions'"});
+}
+
 TEST(ParseModelConfig, BadEnumValueIsAnError) {
   ExpectInvalid(Parse(R"pb(instance_group
-                           [ { kind: KIND_TPU }])pb"), {"KIND_TPU"});
+                           [ { kind: KIND_TPU }])pb"),
+                {"KIND_TPU", "field 'instance_group.kind'"});
 }
 
 TEST(ParseModelConfig, TwoSchedulersAreAnError) {
