@@ -315,7 +315,7 @@ TEST_F(GrpcWire, LoadParametersAreRefused) {
   (*request.mutable_parameters())["config"].set_string_param("{}");
   inference::RepositoryModelLoadResponse response;
   const grpc::Status status = stub_->RepositoryModelLoad(&context, request, &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);  // As HTTP's 501.
   EXPECT_THAT(status.error_message(), HasSubstr("load parameter 'config'"));
   ExpectStillServes();
 }

@@ -71,6 +71,8 @@ class Client {
 
   absl::StatusOr<bool> IsServerLive();
   absl::StatusOr<bool> IsServerReady();
+  // Over grpc:// an unknown model or version is false (gRPC ModelReady answers so, as Triton's
+  // does); http:// and local:// report it as NOT_FOUND.
   absl::StatusOr<bool> IsModelReady(std::string_view model, int64_t version = 0);
   absl::StatusOr<ServerMetadata> GetServerMetadata();
   absl::StatusOr<ModelMetadata> GetModelMetadata(std::string_view model, int64_t version = 0);

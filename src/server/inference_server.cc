@@ -213,10 +213,14 @@ absl::StatusOr<bool> InferenceServer::IsModelReady(std::string_view name, int64_
 }
 
 ServerMetadata InferenceServer::Metadata() const {
-  return ServerMetadata{std::string(kServerName),
-                        std::string(kServerVersion),
-                        {"model_repository", "model_configuration", "statistics", "parameters",
-                         "schedule_policy"}};
+  // Triton's extension names, in Triton's order (core: src/server.cc), for what inferd serves on
+  // both HTTP and gRPC. The transports add "system_shared_memory" when it is enabled
+  // (AddSharedMemoryExtension). Not listed: sequence, cuda_shared_memory, trace, logging.
+  return ServerMetadata{
+      std::string(kServerName),
+      std::string(kServerVersion),
+      {"classification", "model_repository", "model_repository(unload_dependents)",
+       "schedule_policy", "model_configuration", "binary_tensor_data", "parameters", "statistics"}};
 }
 
 absl::StatusOr<ModelMetadata> InferenceServer::GetModelMetadata(std::string_view name,

@@ -210,8 +210,9 @@ class InferCall final : public Tag {
 
 // ModelStreamInfer: reads requests one after another and runs each as it arrives; responses are
 // written in completion order, one at a time (gRPC allows one outstanding write), from a queue. An
-// error on one request becomes that request's error_message and the stream goes on. The call
-// finishes once the client half-closed, every request answered and the queue drained.
+// error on one request becomes that request's error_message and the stream goes on. Every
+// response has the parameter triton_final_response: true. The call finishes once the client
+// half-closed, every request answered and the queue drained.
 class StreamCall {
  public:
   static void Listen(CallContext* context, grpc::ServerCompletionQueue* cq) {
@@ -297,6 +298,7 @@ class StreamCall {
             s = EncodeInferResponse(*std::move(result), typed, *response->mutable_infer_response());
           }
           if (!s.ok()) SetError(*message, s, *response);
+          MarkFinal(*response);
           Enqueue(response, /*completes_request=*/true);
         },
         *std::move(allocator));
@@ -313,6 +315,16 @@ class StreamCall {
     // inferd's addition: the status code, so a client can tell failures apart (clients that do
     // not know the parameter read error_message only).
     (*r->mutable_parameters())["error_code"].set_int64_param(GrpcCodeFromStatusCode(status.code()));
+    MarkFinal(response);
+  }
+
+  // Every stream response carries Triton's `triton_final_response` parameter; each request gets
+  // exactly one response (inferd has no decoupled models), so it is always the final one. As in
+  // Triton, `triton_enable_empty_final_response` adds no empty response for such models: the
+  // flag rides on the response itself (server: src/grpc/stream_infer_handler.cc).
+  static void MarkFinal(Response& response) {
+    (*response.mutable_infer_response()->mutable_parameters())["triton_final_response"]
+        .set_bool_param(true);
   }
 
   // The last use of `this` by the caller: the call may be deleted once this returns.

@@ -6,6 +6,7 @@
 #include "fmt/format.h"
 #include "server/inference_server.h"
 #include "transport/grpc/infer_codec.h"
+#include "transport/shm/shm_region_registry.h"
 
 namespace inferd::grpc_transport {
 namespace {
@@ -49,14 +50,19 @@ grpc::Status HandleModelReady(CallContext& c, const inference::ModelReadyRequest
   auto version = ParseModelVersion(request.version(), "version");
   if (!version.ok()) return ToGrpcStatus(version.status());
   auto ready = c.inference().IsModelReady(request.name(), *version);
-  if (!ready.ok()) return ToGrpcStatus(ready.status());
-  response.set_ready(*ready);
+  // An unknown model or version is not ready: OK with ready false, as Triton answers (clients'
+  // is_model_ready returns False rather than raising).
+  if (!ready.ok() && ready.status().code() != absl::StatusCode::kNotFound) {
+    return ToGrpcStatus(ready.status());
+  }
+  response.set_ready(ready.value_or(false));
   return grpc::Status::OK;
 }
 
 grpc::Status HandleServerMetadata(CallContext& c, const inference::ServerMetadataRequest&,
                                   inference::ServerMetadataResponse& response) {
   ServerMetadata meta = c.inference().Metadata();
+  AddSharedMemoryExtension(c.shm_registry(), meta);
   response.set_name(std::move(meta.name));
   response.set_version(std::move(meta.version));
   for (std::string& e : meta.extensions) response.add_extensions(std::move(e));
@@ -154,7 +160,8 @@ grpc::Status HandleRepositoryModelLoad(CallContext& c,
   if (auto s = CheckRepositoryName(request.repository_name()); !s.ok()) return s;
   if (auto s = CheckModelName(request.model_name(), "model_name"); !s.ok()) return s;
   for (const auto& [key, value] : request.parameters()) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
+    // UNIMPLEMENTED, as HTTP's 501 for the same request.
+    return ToGrpcStatus(absl::UnimplementedError(
         fmt::format("load parameter '{}' for model '{}' is not supported: inferd loads models "
                     "only from the repository's files",
                     key, request.model_name())));
@@ -170,7 +177,7 @@ grpc::Status HandleRepositoryModelUnload(CallContext& c,
   for (const auto& [key, value] : request.parameters()) {
     // No ensembles, hence no dependents: unload_dependents changes nothing.
     if (key == "unload_dependents") continue;
-    return ToGrpcStatus(absl::InvalidArgumentError(fmt::format(
+    return ToGrpcStatus(absl::UnimplementedError(fmt::format(
         "unload parameter '{}' for model '{}' is not supported", key, request.model_name())));
   }
   return ToGrpcStatus(c.inference().UnloadModel(request.model_name()));

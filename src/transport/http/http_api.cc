@@ -310,7 +310,7 @@ void HttpApi::Handle(HttpRequest request, HttpResponder respond) const {
   switch (route->kind) {
     case Route::kServerMetadata: {
       ServerMetadata metadata = server_->Metadata();
-      metadata.extensions.push_back("binary_tensor_data");
+      AddSharedMemoryExtension(shm_registry_, metadata);
       respond(JsonResponse(codec::EncodeServerMetadata(metadata)));
       return;
     }

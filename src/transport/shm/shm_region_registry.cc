@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -208,11 +209,10 @@ absl::Status ShmRegionRegistry::Unregister(std::string_view name) {
     regions_.clear();
     return absl::OkStatus();
   }
+  // A name that is not registered is a success that does nothing, as in Triton: clean-up code
+  // may unregister what it never registered.
   auto it = regions_.find(std::string(name));
-  if (it == regions_.end()) {
-    return absl::NotFoundError(
-        fmt::format("shared memory region '{}' is not registered", name));
-  }
+  if (it == regions_.end()) return absl::OkStatus();
   released.push_back(std::move(it->second));
   regions_.erase(it);
   return absl::OkStatus();
@@ -364,6 +364,13 @@ absl::StatusOr<std::shared_ptr<OutputAllocator>> ResolveSharedMemory(
       registry->ResolveRequest(request, fallback);
   if (!allocator.ok()) return allocator.status();
   return *allocator ? *std::move(allocator) : std::move(fallback);
+}
+
+void AddSharedMemoryExtension(const ShmRegionRegistry* registry, ServerMetadata& metadata) {
+  if (registry == nullptr || !registry->enabled()) return;
+  auto& extensions = metadata.extensions;
+  auto at = std::find(extensions.begin(), extensions.end(), "model_configuration");
+  extensions.insert(at == extensions.end() ? at : at + 1, "system_shared_memory");
 }
 
 std::shared_ptr<InferRequest> SharedMemoryOutputs(const InferRequest& request) {

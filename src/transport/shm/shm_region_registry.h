@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "inferd/infer.h"
+#include "inferd/server_types.h"
 
 namespace inferd {
 
@@ -69,7 +70,8 @@ class ShmRegionRegistry {
   // object; ALREADY_EXISTS for a name already registered.
   absl::Status Register(std::string_view name, std::string_view key, uint64_t offset,
                         uint64_t byte_size);
-  // Unregisters `name`, or every region when `name` is empty. NOT_FOUND for an unknown name.
+  // Unregisters `name`, or every region when `name` is empty. A name that is not registered is
+  // left alone and is a success, as in Triton. FAILED_PRECONDITION when shared memory is disabled.
   absl::Status Unregister(std::string_view name);
   // Every region (empty name) or one; NOT_FOUND for an unknown name.
   absl::StatusOr<std::vector<ShmRegionStatus>> Status(std::string_view name) const;
@@ -113,6 +115,9 @@ class ShmRegionRegistry {
 absl::StatusOr<std::shared_ptr<OutputAllocator>> ResolveSharedMemory(
     const ShmRegionRegistry* registry, InferRequest& request,
     std::shared_ptr<OutputAllocator> fallback);
+// Adds "system_shared_memory" to a server's extensions when the registry is enabled
+// (--allow-client-shm), where Triton lists it (after "model_configuration").
+void AddSharedMemoryExtension(const ShmRegionRegistry* registry, ServerMetadata& metadata);
 // The requested outputs that go to regions (to keep until the response, for
 // MarkSharedMemoryOutputs), or null when none does.
 std::shared_ptr<InferRequest> SharedMemoryOutputs(const InferRequest& request);
