@@ -61,7 +61,8 @@ def write_repository(root, examples):
 def start_server(repo):
     proc = subprocess.Popen([ARGS.inferd, f"--model-repository={repo}", "--grpc-port=0",
                              "--model-control-mode=explicit", "--load-model=*",
-                             "--allow-http=false", "--allow-metrics=false"],
+                             "--allow-http=false", "--allow-metrics=false",
+                             "--allow-client-shm=true"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
     port = None
@@ -194,6 +195,7 @@ class GrpcPythonClient(unittest.TestCase):
                 yield req
         results = {}
         for resp in self.stub.ModelStreamInfer(requests()):
+            self.assertTrue(resp.infer_response.parameters["triton_final_response"].bool_param)
             results[resp.infer_response.id] = resp
         self.assertEqual(len(results), 100)
         for i in range(100):
@@ -206,6 +208,80 @@ class GrpcPythonClient(unittest.TestCase):
                 self.assertEqual(r.error_message, "")
                 values = np.frombuffer(r.infer_response.raw_output_contents[0], np.float32)
                 self.assertEqual(values.tolist(), [float(i), 2.0])
+
+    def test_stream_every_response_carries_the_final_flag(self):
+        # What tritonclient.grpc's stream callers do: send requests (some with
+        # enable_empty_final_response, which tritonclient sends as the request parameter
+        # triton_enable_empty_final_response) and read each request's responses until one has
+        # triton_final_response true. Every response must carry the flag.
+        def requests():
+            for i in range(40):
+                req = self.identity_request([float(i)], request_id=str(i))
+                req.parameters["triton_enable_empty_final_response"].bool_param = i % 2 == 0
+                if i % 5 == 4:
+                    req.model_name = "no_such_model"
+                yield req
+        per_request = {}
+        for resp in self.stub.ModelStreamInfer(requests()):
+            params = resp.infer_response.parameters
+            self.assertIn("triton_final_response", params, resp)
+            self.assertEqual(params["triton_final_response"].WhichOneof("parameter_choice"),
+                             "bool_param")
+            per_request.setdefault(resp.infer_response.id, []).append(
+                params["triton_final_response"].bool_param)
+            i = int(resp.infer_response.id)
+            if i % 5 == 4:
+                self.assertIn("no_such_model", resp.error_message)
+            else:
+                self.assertEqual(resp.error_message, "")
+                self.assertEqual(
+                    np.frombuffer(resp.infer_response.raw_output_contents[0], np.float32).tolist(),
+                    [float(i)])
+        self.assertEqual(sorted(per_request, key=int), [str(i) for i in range(40)])
+        # A non-decoupled model answers each request once, and that response is the final one.
+        for flags in per_request.values():
+            self.assertEqual(flags, [True])
+
+    def test_model_ready_of_unknown_model_is_false(self):
+        pb = self.pb
+        self.assertFalse(self.stub.ModelReady(pb.ModelReadyRequest(name="no_such_model")).ready)
+        self.assertFalse(self.stub.ModelReady(pb.ModelReadyRequest(name="identity",
+                                                                   version="9")).ready)
+        self.assertTrue(self.stub.ModelReady(pb.ModelReadyRequest(name="identity")).ready)
+
+    def test_classification(self):
+        # tritonclient.grpc.InferRequestedOutput("OUTPUT0", class_count=2).
+        req = self.identity_request([0.25, 4.0, -1.0, 2.5])
+        out = req.outputs.add(name="OUTPUT0")
+        out.parameters["classification"].int64_param = 2
+        resp = self.stub.ModelInfer(req)
+        self.assertEqual(resp.outputs[0].datatype, "BYTES")
+        self.assertEqual(list(resp.outputs[0].shape), [2])
+        raw = resp.raw_output_contents[0]
+        elements = []
+        while raw:
+            (n,) = struct.unpack("<I", raw[:4])
+            elements.append(raw[4:4 + n].decode())
+            raw = raw[4 + n:]
+        self.assertEqual(elements, ["4.000000:1", "2.500000:3"])
+
+    def test_extensions_and_shared_memory_cleanup(self):
+        pb = self.pb
+        extensions = list(self.stub.ServerMetadata(pb.ServerMetadataRequest()).extensions)
+        for name in ("classification", "binary_tensor_data", "system_shared_memory",
+                     "model_repository", "model_configuration", "statistics"):
+            self.assertIn(name, extensions)
+        # Clean-up code unregisters regions it may never have registered: a success.
+        self.stub.SystemSharedMemoryUnregister(
+            pb.SystemSharedMemoryUnregisterRequest(name="never_registered"))
+        self.stub.SystemSharedMemoryUnregister(pb.SystemSharedMemoryUnregisterRequest())
+
+    def test_load_with_unsupported_parameter_is_unimplemented(self):
+        pb, codes = self.pb, self.grpc.StatusCode
+        req = pb.RepositoryModelLoadRequest(model_name="identity")
+        req.parameters["file:1/model.onnx"].bytes_param = b"\0"
+        self.assert_error(self.stub.RepositoryModelLoad, req, codes.UNIMPLEMENTED,
+                          "file:1/model.onnx")
 
     def test_statistics_and_repository(self):
         pb = self.pb
