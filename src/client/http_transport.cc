@@ -19,6 +19,7 @@
 #include "absl/synchronization/notification.h"
 #include "codec/buffer_pool.h"
 #include "codec/gather_body.h"
+#include "codec/json_document.h"
 #include "codec/kserve_json.h"
 #include "fmt/format.h"
 #include "rapidjson/document.h"
@@ -262,8 +263,7 @@ class HttpTransport final : public ClientTransport {
     auto r = Json(http::verb::get, ShmPath(name) + "/status", "");
     if (!r.ok()) return r.status();
     rapidjson::Document doc;
-    doc.Parse(r->data(), r->size());
-    if (doc.HasParseError() || !doc.IsArray()) {
+    if (!codec::ParseJsonDocument(*r, "the response JSON", doc).ok() || !doc.IsArray()) {
       return absl::InternalError("the shared-memory status response is not a JSON array");
     }
     std::vector<SharedMemoryRegionStatus> out;

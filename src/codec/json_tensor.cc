@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "codec/json_tensor.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -136,7 +137,11 @@ absl::StatusOr<std::string> DecodeJsonTensorData(const rapidjson::Value& data, D
   }
   Flattener f{datatype, expected_elements, tensor, {}};
   if (datatype != DataType::kBytes && expected_elements > 0) {
-    f.out.reserve(static_cast<size_t>(expected_elements) * DataTypeByteSize(datatype));
+    // The shape is the client's claim; the JSON values are what it sent. Reserve no more than
+    // the outer array holds (nested arrays grow the buffer as they are counted).
+    const size_t sent = data.IsArray() ? data.Size() : 1;
+    f.out.reserve(std::min(static_cast<size_t>(expected_elements), sent) *
+                  DataTypeByteSize(datatype));
   }
   if (absl::Status s = f.Walk(data); !s.ok()) return s;
   if (f.count != expected_elements) {

@@ -60,6 +60,15 @@ TEST(JsonTensor, CountMismatchSaysBothCounts) {
   EXPECT_THAT(std::string(bytes.status().message()), HasSubstr("has 3 data elements, but its shape needs 4"));
 }
 
+TEST(JsonTensor, AShapeFarLargerThanTheDataIsAnErrorNotAnAllocation) {
+  for (DataType type : {DataType::kFp32, DataType::kFp64, DataType::kInt8}) {
+    auto decoded = Decode("[1]", type, 1'000'000'000'000);
+    ASSERT_FALSE(decoded.ok());
+    EXPECT_EQ(decoded.status().message(),
+              "input 'x' has 1 data elements, but its shape needs 1000000000000");
+  }
+}
+
 TEST(JsonTensor, Fp16HasNoJsonForm) {
   auto bytes = Decode("[1]", DataType::kFp16, 1);
   EXPECT_THAT(std::string(bytes.status().message()), HasSubstr("no JSON representation"));

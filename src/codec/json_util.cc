@@ -1,19 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "codec/json_util.h"
 
+#include "codec/json_document.h"
 #include "fmt/format.h"
-#include "rapidjson/error/en.h"
 
 namespace inferd::codec::internal {
 
 absl::Status ParseJson(std::string_view json, std::string_view what, bool want_object,
                        rapidjson::Document& doc) {
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError()) {
-    return absl::InvalidArgumentError(fmt::format("failed to parse {}: {} (at byte {})", what,
-                                                  rapidjson::GetParseError_En(doc.GetParseError()),
-                                                  doc.GetErrorOffset()));
-  }
+  if (absl::Status s = ParseJsonDocument(json, what, doc); !s.ok()) return s;
   if (want_object && !doc.IsObject()) {
     return absl::InvalidArgumentError(
         fmt::format("{} must be a JSON object, not {}", what, JsonTypeName(doc)));

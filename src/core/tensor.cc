@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "inferd/tensor.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -70,7 +71,11 @@ std::string SerializeBytesTensor(std::span<const std::string> elements) {
 absl::StatusOr<std::vector<std::string_view>> ParseBytesTensor(
     std::span<const std::byte> buffer, std::optional<int64_t> expected_elements) {
   std::vector<std::string_view> elements;
-  if (expected_elements) elements.reserve(static_cast<size_t>(*expected_elements));
+  // Each element takes at least its 4-byte length prefix: the buffer bounds the count, whatever
+  // the shape claims.
+  if (expected_elements && *expected_elements > 0) {
+    elements.reserve(std::min(static_cast<size_t>(*expected_elements), buffer.size() / 4));
+  }
   size_t offset = 0;
   while (offset < buffer.size()) {
     if (buffer.size() - offset < 4) {

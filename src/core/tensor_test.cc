@@ -93,3 +93,18 @@ TEST(BytesTensor, RejectsWrongElementCount) {
 
 }  // namespace
 }  // namespace inferd
+
+namespace inferd {
+namespace {
+
+TEST(ParseBytesTensorHostile, AShapeFarLargerThanTheBufferIsAnErrorNotAnAllocation) {
+  const std::string one("\x01\x00\x00\x00" "a", 5);
+  auto parsed = ParseBytesTensor({reinterpret_cast<const std::byte*>(one.data()), one.size()},
+                                 int64_t{1'000'000'000'000});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().message(),
+            "BYTES tensor has 1 elements but its shape needs 1000000000000");
+}
+
+}  // namespace
+}  // namespace inferd

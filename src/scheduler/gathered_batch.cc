@@ -5,6 +5,7 @@
 #include <cstring>
 #include <utility>
 
+#include "core/exception_boundary.h"
 #include "fmt/format.h"
 #include "scheduler/single_request_batch.h"
 
@@ -202,9 +203,12 @@ std::vector<absl::Status> ExecuteGatheredBatch(ModelInstance& instance,
                                                GatherBuffers& buffers) {
   const int64_t start_ns = clock.NowNanos();
   GatheredBatch batch(payloads, model_name, buffers);
-  batch.GatherInputs();
-  const int64_t infer_start_ns = clock.NowNanos();
-  absl::Status status = instance.Execute(batch);
+  int64_t infer_start_ns = start_ns;
+  absl::Status status = CallCatchingExceptions("running the model's backend", [&] {
+    batch.GatherInputs();
+    infer_start_ns = clock.NowNanos();
+    return instance.Execute(batch);
+  });
   const int64_t infer_end_ns = clock.NowNanos();
   std::vector<absl::Status> statuses =
       status.ok() ? batch.ScatterOutputs() : std::vector<absl::Status>(payloads.size(), status);

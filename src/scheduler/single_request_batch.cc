@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "core/exception_boundary.h"
 #include "fmt/format.h"
 
 namespace inferd {
@@ -106,7 +107,8 @@ absl::Status ExecuteSingleRequest(ModelInstance& instance, InferPayload& payload
   payload.compute_start_ns = clock.NowNanos();
   SingleRequestBatch batch(payload, model_name);
   const int64_t infer_start_ns = clock.NowNanos();
-  absl::Status status = instance.Execute(batch);
+  absl::Status status = CallCatchingExceptions("running the model's backend",
+                                               [&] { return instance.Execute(batch); });
   const int64_t infer_end_ns = clock.NowNanos();
   if (status.ok()) status = batch.FinishOutputs();
   payload.compute_end_ns = clock.NowNanos();

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -166,6 +167,22 @@ TEST(ExecuteSingleRequestTest, StampsTimesAndReportsOneRecord) {
   EXPECT_GT(records[0].compute_infer_ns, 0);
   EXPECT_GT(records[0].compute_output_ns, 0);
   EXPECT_THAT(payload->response.outputs[0].As<float>(), ElementsAre(7));
+}
+
+TEST(ExecuteSingleRequestTest, AnExceptionFromTheBackendFailsOnlyThisRequest) {
+  RecordingObserver observer;
+  FakeModelInstance instance([](ExecutionBatch& batch) -> absl::Status {
+    if (batch.inputs()[0].As<float>()[0] < 0) throw std::length_error("vector::reserve");
+    return WriteFp32Output(batch, "A", {7});
+  });
+  auto bad = MakeFp32Payload({-1}, {"A"}, nullptr);
+  absl::Status status = ExecuteSingleRequest(instance, *bad, "m", *Clock::Real(), &observer);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(status.message()),
+              HasSubstr("internal error while running the model's backend: vector::reserve"));
+  auto good = Payload({"A"});
+  EXPECT_TRUE(ExecuteSingleRequest(instance, *good, "m", *Clock::Real(), &observer).ok());
+  EXPECT_THAT(good->response.outputs[0].As<float>(), ElementsAre(7));
 }
 
 TEST(ExecuteSingleRequestTest, ExecuteErrorIsReturnedAndRecorded) {

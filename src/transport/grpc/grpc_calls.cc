@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "transport/grpc/grpc_calls.h"
 
+#include <atomic>
 #include <string>
 #include <utility>
 
+#include "core/exception_boundary.h"
 #include "fmt/format.h"
 #include "inferd/status.h"
 #include "server/inference_server.h"
@@ -110,7 +112,12 @@ class UnaryCall final : public Tag {
       : context_(context), cq_(cq), method_(method), handler_(handler), offload_(offload) {}
 
   void Respond() {
-    const grpc::Status status = handler_(*context_, request_, response_);
+    grpc::Status status;
+    if (absl::Status s = CallCatchingExceptions(
+            "handling the call", [&] { status = handler_(*context_, request_, response_); });
+        !s.ok()) {
+      status = ToGrpcStatus(s);
+    }
     if (status.ok()) {
       writer_.Finish(response_, status, this);
     } else {
@@ -158,48 +165,56 @@ class InferCall final : public Tag {
       return;
     }
     Listen(context_, cq_);
-    auto decoded = DecodeInferRequest(request_);
-    if (!decoded.ok()) {
-      writer_.FinishWithError(ToGrpcStatus(decoded.status()), this);
-      return;
-    }
-    typed_contents_ = decoded->typed_contents;
-    // Triton's system shared memory: inputs read from regions, outputs written into them.
-    auto allocator = ResolveSharedMemory(context_->shm_registry(), decoded->request,
-                                         std::make_shared<ResponseOutputAllocator>(&response_));
-    if (!allocator.ok()) {
-      writer_.FinishWithError(ToGrpcStatus(allocator.status()), this);
-      return;
-    }
-    shm_outputs_ = SharedMemoryOutputs(decoded->request);
-    context_->inference().Infer(
-        std::move(decoded->request),
-        [this](absl::StatusOr<InferResponse> result) { Complete(std::move(result)); },
-        *std::move(allocator));
+    absl::Status status = CallCatchingExceptions("handling the call", [&] { return Start(); });
+    if (!status.ok()) FinishWithError(status);
   }
 
  private:
   InferCall(CallContext* context, grpc::ServerCompletionQueue* cq) : context_(context), cq_(cq) {}
 
+  // Decodes the request and hands it to the server; an error before the hand-off is returned.
+  absl::Status Start() {
+    auto decoded = DecodeInferRequest(request_);
+    if (!decoded.ok()) return decoded.status();
+    typed_contents_ = decoded->typed_contents;
+    // Triton's system shared memory: inputs read from regions, outputs written into them.
+    auto allocator = ResolveSharedMemory(context_->shm_registry(), decoded->request,
+                                         std::make_shared<ResponseOutputAllocator>(&response_));
+    if (!allocator.ok()) return allocator.status();
+    shm_outputs_ = SharedMemoryOutputs(decoded->request);
+    context_->inference().Infer(
+        std::move(decoded->request),
+        [this](absl::StatusOr<InferResponse> result) { Complete(std::move(result)); },
+        *std::move(allocator));
+    return absl::OkStatus();
+  }
+
   // Runs on the instance thread (or here, for a request refused before queueing). The last use
   // of `this`: once Finish is called the call may be deleted.
   void Complete(absl::StatusOr<InferResponse> result) {
-    if (!result.ok()) {
-      writer_.FinishWithError(ToGrpcStatus(result.status()), this);
-      return;
-    }
-    if (shm_outputs_) MarkSharedMemoryOutputs(*shm_outputs_, *result);
-    if (absl::Status s = EncodeInferResponse(*std::move(result), typed_contents_, response_);
-        !s.ok()) {
-      writer_.FinishWithError(ToGrpcStatus(s), this);
+    if (finishing_.exchange(true)) return;  // An exception already answered the call.
+    absl::Status status = CallCatchingExceptions("encoding the response", [&] {
+      if (!result.ok()) return result.status();
+      if (shm_outputs_) MarkSharedMemoryOutputs(*shm_outputs_, *result);
+      return EncodeInferResponse(*std::move(result), typed_contents_, response_);
+    });
+    if (!status.ok()) {
+      writer_.FinishWithError(ToGrpcStatus(status), this);
       return;
     }
     writer_.Finish(response_, grpc::Status::OK, this);
   }
 
+  // Answers the call with an error unless the completion already did (or is doing so).
+  void FinishWithError(const absl::Status& status) {
+    if (finishing_.exchange(true)) return;
+    writer_.FinishWithError(ToGrpcStatus(status), this);
+  }
+
   CallContext* context_;
   grpc::ServerCompletionQueue* cq_;
   bool started_ = false;
+  std::atomic<bool> finishing_{false};  // Set by whichever answers the call first.
   std::shared_ptr<InferRequest> shm_outputs_;  // Outputs written to shared memory, if any.
   bool typed_contents_ = false;
   grpc::ServerContext server_context_;
@@ -263,40 +278,56 @@ class StreamCall {
       return;
     }
     std::shared_ptr<inference::ModelInferRequest> message = std::move(incoming_);
-    Dispatch(std::move(message));
+    // The exception boundary for one message: it gets an error response and the stream goes on.
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    bool counted = false;
+    absl::Status status = CallCatchingExceptions(
+        "handling the stream message", [&] { Dispatch(message, answered, counted); });
+    if (!status.ok() && !answered->exchange(true)) {
+      auto response = std::make_shared<Response>();
+      SetError(*message, status, *response);
+      Enqueue(std::move(response), /*completes_request=*/counted);
+    }
     StartRead();
   }
 
-  void Dispatch(std::shared_ptr<inference::ModelInferRequest> message) {
+  // Starts one request. `answered` is set by whoever queues its response; `counted` once the
+  // request is counted in pending_ (its response then completes it).
+  void Dispatch(const std::shared_ptr<inference::ModelInferRequest>& message,
+                const std::shared_ptr<std::atomic<bool>>& answered, bool& counted) {
     auto response = std::make_shared<Response>();
     auto decoded = DecodeInferRequest(*message);
     if (!decoded.ok()) {
       SetError(*message, decoded.status(), *response);
-      Enqueue(std::move(response), /*completes_request=*/false);
+      if (!answered->exchange(true)) Enqueue(std::move(response), /*completes_request=*/false);
       return;
     }
     {
       absl::MutexLock lock(&mu_);
       ++pending_;
     }
+    counted = true;
     const bool typed = decoded->typed_contents;
     auto allocator = ResolveSharedMemory(
         context_->shm_registry(), decoded->request,
         std::make_shared<ResponseOutputAllocator>(response->mutable_infer_response()));
     if (!allocator.ok()) {
       SetError(*message, allocator.status(), *response);
-      Enqueue(std::move(response), /*completes_request=*/true);
+      if (!answered->exchange(true)) Enqueue(std::move(response), /*completes_request=*/true);
       return;
     }
     std::shared_ptr<InferRequest> shm_outputs = SharedMemoryOutputs(decoded->request);
     context_->inference().Infer(
         std::move(decoded->request),
-        [this, message, response, typed, shm_outputs](absl::StatusOr<InferResponse> result) {
-          absl::Status s = result.status();
-          if (s.ok() && shm_outputs) MarkSharedMemoryOutputs(*shm_outputs, *result);
-          if (s.ok()) {
-            s = EncodeInferResponse(*std::move(result), typed, *response->mutable_infer_response());
-          }
+        [this, message, response, typed, shm_outputs,
+         answered](absl::StatusOr<InferResponse> result) {
+          if (answered->exchange(true)) return;  // An exception already answered it.
+          absl::Status s = CallCatchingExceptions("encoding the response", [&] {
+            if (!result.ok()) return result.status();
+            if (shm_outputs) MarkSharedMemoryOutputs(*shm_outputs, *result);
+            return EncodeInferResponse(*std::move(result), typed,
+                                       *response->mutable_infer_response());
+          });
           if (!s.ok()) SetError(*message, s, *response);
           MarkFinal(*response);
           Enqueue(response, /*completes_request=*/true);

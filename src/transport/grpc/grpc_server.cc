@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/exception_boundary.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
 #include "transport/grpc/grpc_calls.h"
@@ -73,7 +74,13 @@ class GrpcServer::Impl {
     pthread_setname_np(pthread_self(), "inferd-grpc");
     void* tag = nullptr;
     bool ok = false;
-    while (cq->Next(&tag, &ok)) static_cast<grpc_transport::Tag*>(tag)->Proceed(ok);
+    while (cq->Next(&tag, &ok)) {
+      // The last line of defence (each call catches its own): an exception must not end the
+      // process, nor this thread, which polls for every call on its queue.
+      absl::Status status = CallCatchingExceptions(
+          "handling a gRPC event", [&] { static_cast<grpc_transport::Tag*>(tag)->Proceed(ok); });
+      if (!status.ok()) spdlog::error("{}", std::string(status.message()));
+    }
   }
 
   GrpcServerOptions options_;

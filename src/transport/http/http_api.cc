@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "transport/http/http_api.h"
 
+#include <atomic>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
 
+#include "codec/json_document.h"
 #include "codec/kserve_json.h"
+#include "core/exception_boundary.h"
 #include "fmt/format.h"
 #include "inferd/status.h"
 #include "rapidjson/document.h"
@@ -99,11 +102,7 @@ absl::Status ParseOptionalObject(const HttpRequest& r, rapidjson::Document& doc)
     doc.SetObject();
     return absl::OkStatus();
   }
-  doc.Parse(text.data(), text.size());
-  if (doc.HasParseError()) {
-    return absl::InvalidArgumentError(
-        fmt::format("failed to parse the request JSON (error at byte {})", doc.GetErrorOffset()));
-  }
+  if (absl::Status s = codec::ParseJsonDocument(text, "the request JSON", doc); !s.ok()) return s;
   if (!doc.IsObject()) return absl::InvalidArgumentError("the request JSON must be a JSON object");
   return absl::OkStatus();
 }
@@ -241,6 +240,18 @@ HttpResponse CompressResponse(HttpResponse r, http_detail::ContentCoding coding)
 }  // namespace
 
 void HttpApi::Handle(HttpRequest request, HttpResponder respond) const {
+  // The exception boundary: whatever throws while handling (here, or in the inference
+  // completion on a model's thread) answers 500 for this request, once.
+  auto responded = std::make_shared<std::atomic<bool>>(false);
+  HttpResponder once = [respond = std::move(respond), responded](HttpResponse r) {
+    if (!responded->exchange(true)) respond(std::move(r));
+  };
+  absl::Status status = CallCatchingExceptions(
+      "handling the request", [&] { HandleRequest(std::move(request), once); });
+  if (!status.ok() && !responded->load()) once(ErrorResponse(status));
+}
+
+void HttpApi::HandleRequest(HttpRequest request, HttpResponder respond) const {
   if (const auto coding = http_detail::ChooseResponseCoding(request.accept_encoding);
       coding != http_detail::ContentCoding::kIdentity) {
     respond = [respond = std::move(respond), coding](HttpResponse r) {
@@ -400,6 +411,38 @@ void HttpApi::Handle(HttpRequest request, HttpResponder respond) const {
   }
 }
 
+namespace {
+
+// The inference completion: the response (or its error) encoded and sent.
+void EncodeAndRespond(absl::StatusOr<InferResponse> result,
+                      const codec::OutputBinarySelection& selection,
+                      const InferRequest* shm_outputs, const HttpResponder& respond) {
+  if (!result.ok()) {
+    respond(HttpApi::ErrorResponse(result.status()));
+    return;
+  }
+  auto response = std::make_shared<InferResponse>(*std::move(result));
+  if (shm_outputs) MarkSharedMemoryOutputs(*shm_outputs, *response);
+  auto encoded = codec::EncodeInferResponse(*response, selection);
+  if (!encoded.ok()) {
+    respond(HttpApi::ErrorResponse(encoded.status()));
+    return;
+  }
+  HttpResponse r;
+  r.json = std::move(encoded->json);
+  if (encoded->binary.empty()) {
+    r.content_type = std::string(kJson);
+  } else {
+    r.content_type = std::string(kOctetStream);
+    r.inference_header_length = r.json.size();
+    r.binary = std::move(encoded->binary);
+    r.binary_owner = std::move(response);
+  }
+  respond(std::move(r));
+}
+
+}  // namespace
+
 void HttpApi::HandleInfer(HttpRequest request, std::string model, int64_t version,
                           HttpResponder respond) const {
   size_t header_length = request.body_size;
@@ -450,28 +493,10 @@ void HttpApi::HandleInfer(HttpRequest request, std::string model, int64_t versio
   server_->Infer(std::move(*decoded),
                  [respond = std::move(respond), selection = std::move(selection),
                   shm_outputs = std::move(shm_outputs)](absl::StatusOr<InferResponse> result) {
-                   if (!result.ok()) {
-                     respond(ErrorResponse(result.status()));
-                     return;
-                   }
-                   auto response = std::make_shared<InferResponse>(*std::move(result));
-                   if (shm_outputs) MarkSharedMemoryOutputs(*shm_outputs, *response);
-                   auto encoded = codec::EncodeInferResponse(*response, selection);
-                   if (!encoded.ok()) {
-                     respond(ErrorResponse(encoded.status()));
-                     return;
-                   }
-                   HttpResponse r;
-                   r.json = std::move(encoded->json);
-                   if (encoded->binary.empty()) {
-                     r.content_type = std::string(kJson);
-                   } else {
-                     r.content_type = std::string(kOctetStream);
-                     r.inference_header_length = r.json.size();
-                     r.binary = std::move(encoded->binary);
-                     r.binary_owner = std::move(response);
-                   }
-                   respond(std::move(r));
+                   absl::Status status = CallCatchingExceptions("encoding the response", [&] {
+                     EncodeAndRespond(std::move(result), selection, shm_outputs.get(), respond);
+                   });
+                   if (!status.ok()) respond(ErrorResponse(status));
                  },
                  *std::move(allocator), InferOptions{.allow_inline = true});
 }

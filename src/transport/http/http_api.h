@@ -74,6 +74,8 @@ class HttpApi {
   static HttpResponse ErrorResponse(int http_status, std::string_view message);
 
  private:
+  // Handle without the exception boundary.
+  void HandleRequest(HttpRequest request, HttpResponder respond) const;
   void HandleInfer(HttpRequest request, std::string model, int64_t version,
                    HttpResponder respond) const;
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "core/exception_boundary.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
 #include "transport/http/beast_bodies.h"
@@ -393,7 +394,13 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(InferenceServer* 
     impl->work.push_back(asio::make_work_guard(*context));
     impl->threads.emplace_back([ioc = context.get()] {
       pthread_setname_np(pthread_self(), "inferd-http");
-      ioc->run();
+      // The last line of defence (HttpApi::Handle answers 500 for what a request throws): an
+      // exception escaping a handler costs that connection, not the process; run() goes on.
+      for (;;) {
+        absl::Status status = CallCatchingExceptions("serving HTTP", [&] { ioc->run(); });
+        if (status.ok()) break;
+        spdlog::error("{}", std::string(status.message()));
+      }
     });
   }
   spdlog::info("HTTP server listening on {}:{}", options.address, impl->port);

@@ -4,6 +4,7 @@
 //   POST v2/systemsharedmemory/region/{name}/register   {"key", "offset", "byte_size"}
 //   POST v2/systemsharedmemory[/region/{name}]/unregister
 #include "fmt/format.h"
+#include "codec/json_document.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -44,8 +45,10 @@ std::string EncodeStatus(const std::vector<ShmRegionStatus>& regions) {
 absl::Status RegisterFromBody(ShmRegionRegistry& registry, const std::string& name,
                               const HttpRequest& request) {
   rapidjson::Document doc;
-  doc.Parse(reinterpret_cast<const char*>(request.body), request.body_size);
-  if (doc.HasParseError() || !doc.IsObject()) {
+  if (!codec::ParseJsonDocument({reinterpret_cast<const char*>(request.body), request.body_size},
+                                "the register request body", doc)
+           .ok() ||
+      !doc.IsObject()) {
     return absl::InvalidArgumentError(
         "the register request body must be a JSON object {\"key\", \"offset\", \"byte_size\"}");
   }

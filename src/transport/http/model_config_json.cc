@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "fmt/format.h"
+#include "codec/json_document.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -83,8 +84,9 @@ absl::StatusOr<std::string> ModelConfigToJson(const inference::ModelConfig& conf
                                            config.name(), status.ToString()));
   }
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return json;
+  if (!codec::ParseJsonDocument(json, "the model configuration", doc).ok() || !doc.IsObject()) {
+    return json;
+  }
   NumbersFor64BitFields(doc, inference::ModelConfig::descriptor());
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <optional>
 
+#include "core/exception_boundary.h"
 #include "fmt/format.h"
 #include "server/inference_server.h"
 #include "spdlog/spdlog.h"
@@ -237,7 +238,11 @@ void Connection::Serve() {
       return;
     }
     if (*popped) {
-      HandleRequest(slot);
+      // The exception boundary: a request that throws is answered with INTERNAL.
+      bool handed_off = false;
+      absl::Status status = CallCatchingExceptions(
+          "handling the ipc:// request", [&] { return HandleRequest(slot, handed_off); });
+      if (!status.ok() && !handed_off) RespondError(slot.tag, status);
       continue;
     }
     requests_.Wait(options_.spin, options_.liveness_interval);
@@ -245,50 +250,46 @@ void Connection::Serve() {
   }
 }
 
-void Connection::HandleRequest(const RequestSlot& slot) {
+absl::Status Connection::HandleRequest(const RequestSlot& slot, bool& handed_off) {
   const RegionLayout& layout = region_->layout;
   if (slot.blob_bytes > kMaxBlobBytes || !InBounds(slot.blob_offset, slot.blob_bytes,
                                                    layout.arena_bytes)) {
-    RespondError(slot.tag, absl::InvalidArgumentError(fmt::format(
-                               "ipc:// request descriptor (offset {}, {} bytes) lies outside the "
-                               "client's shared region ({} bytes of tensor arena)",
-                               slot.blob_offset, slot.blob_bytes, layout.arena_bytes)));
-    return;
+    return absl::InvalidArgumentError(fmt::format(
+        "ipc:// request descriptor (offset {}, {} bytes) lies outside the client's shared region "
+        "({} bytes of tensor arena)",
+        slot.blob_offset, slot.blob_bytes, layout.arena_bytes));
   }
   // Copy the descriptor out before parsing it: the client may rewrite it meanwhile.
   std::vector<std::byte> copy(region_->arena() + slot.blob_offset,
                               region_->arena() + slot.blob_offset + slot.blob_bytes);
   absl::StatusOr<RequestBlob> blob = DecodeRequestBlob(copy);
-  if (!blob.ok()) {
-    RespondError(slot.tag, blob.status());
-    return;
-  }
+  if (!blob.ok()) return blob.status();
   if (!InBounds(blob->output_offset, blob->output_bytes, layout.arena_bytes)) {
-    RespondError(slot.tag, absl::InvalidArgumentError(fmt::format(
-                               "ipc:// output area (offset {}, {} bytes) lies outside the client's "
-                               "shared region ({} bytes of tensor arena)",
-                               blob->output_offset, blob->output_bytes, layout.arena_bytes)));
-    return;
+    return absl::InvalidArgumentError(fmt::format(
+        "ipc:// output area (offset {}, {} bytes) lies outside the client's shared region ({} "
+        "bytes of tensor arena)",
+        blob->output_offset, blob->output_bytes, layout.arena_bytes));
   }
   absl::StatusOr<InferRequest> request = BuildRequest(*blob);
-  if (!request.ok()) {
-    RespondError(slot.tag, request.status());
-    return;
-  }
+  if (!request.ok()) return request.status();
   auto area = std::make_shared<AreaAllocator>(region_, blob->output_offset, blob->output_bytes);
   {
     absl::MutexLock lock(&flight_mu_);
     ++in_flight_;
   }
+  handed_off = true;
   options_.server->Infer(
       *std::move(request),
       [self = shared_from_this(), tag = slot.tag, area](absl::StatusOr<InferResponse> result) {
-        self->Complete(tag, std::move(result), *area);
+        absl::Status status = CallCatchingExceptions(
+            "encoding the ipc:// response", [&] { self->Complete(tag, std::move(result), *area); });
+        if (!status.ok()) self->RespondError(tag, status);
         absl::MutexLock lock(&self->flight_mu_);
         --self->in_flight_;
         self->flight_cv_.Signal();
       },
       area, InferOptions{.allow_inline = true});
+  return absl::OkStatus();
 }
 
 absl::StatusOr<InferRequest> Connection::BuildRequest(const RequestBlob& blob) {

@@ -59,7 +59,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   absl::Status Handshake();
   void Serve();
   // Validates one request descriptor and hands it to the server; answers errors itself.
-  void HandleRequest(const RequestSlot& slot);
+  // Starts one request; an error found before it is handed to the server (`handed_off`) is
+  // returned for the caller to answer.
+  absl::Status HandleRequest(const RequestSlot& slot, bool& handed_off);
   absl::StatusOr<InferRequest> BuildRequest(const RequestBlob& blob);
   // Pushes a response (from any thread). Marks the connection broken when the ring is corrupt.
   void Respond(ResponseSlot& slot);
