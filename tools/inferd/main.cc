@@ -45,6 +45,12 @@ int Run(int argc, char** argv) {
                  "model (no dynamic batching) has an idle instance, nothing queued and recent "
                  "executions of at most this many microseconds (0: never; default 100)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-queue-size-default", options.max_queue_size_default,
+                 "Requests a model queues (waiting for an instance) before it refuses more at once "
+                 "with 503 / RESOURCE_EXHAUSTED, for models whose config sets no bound "
+                 "(parameters max_queue_size, or dynamic_batching's queue policies; 0: "
+                 "unbounded; default 256)")
+      ->check(CLI::NonNegativeNumber);
   bool allow_grpc = true;
   inferd::GrpcServerOptions grpc_options;
   app.add_option("--allow-grpc", allow_grpc, "Serve the KServe v2 gRPC API (default true)");
