@@ -63,6 +63,14 @@ int Run(int argc, char** argv) {
   app.add_option("--grpc-infer-thread-count", grpc_options.completion_queue_threads,
                  "gRPC completion-queue threads (default 2)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--grpc-stream-max-pending-responses", grpc_options.stream_max_pending_responses,
+                 "A ModelStreamInfer stream stops reading requests while this many of its "
+                 "responses wait to be written or are still running (0: no limit; default 256)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--grpc-stream-max-pending-bytes", grpc_options.stream_max_pending_bytes,
+                 "... or while its responses waiting to be written hold this many bytes "
+                 "(0: no limit; default 64 MiB)")
+      ->check(CLI::NonNegativeNumber);
   bool allow_http = true;
   inferd::HttpServerOptions http_options;
   app.add_option("--allow-http", allow_http, "Serve the KServe v2 HTTP/REST API (default true)");
