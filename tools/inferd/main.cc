@@ -104,6 +104,11 @@ int Run(int argc, char** argv) {
   app.add_option("--allow-client-shm", allow_client_shm,
                  "Let clients register system shared-memory regions and reference them from "
                  "HTTP and gRPC requests (default false: a client could name any shm object)");
+  int max_shm_regions = 256;
+  app.add_option("--max-shm-regions", max_shm_regions,
+                 "System shared-memory regions clients may have registered at once (each holds "
+                 "an fd and a mapping); more are refused (0: no limit; default 256)")
+      ->check(CLI::NonNegativeNumber);
   std::string ipc_socket_path;
   std::string ipc_allowed_uids;
   int ipc_spin_us = 20;
@@ -156,7 +161,8 @@ int Run(int argc, char** argv) {
     return 1;
   }
   // Shared by the HTTP and gRPC transports; outlives both (declared before them).
-  inferd::ShmRegionRegistry shm_registry({.allow_client_shm = allow_client_shm});
+  inferd::ShmRegionRegistry shm_registry(
+      {.allow_client_shm = allow_client_shm, .max_regions = max_shm_regions});
   std::unique_ptr<inferd::GrpcServer> grpc_server;
   if (allow_grpc) {
     grpc_options.server = server->get();
