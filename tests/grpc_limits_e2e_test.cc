@@ -271,8 +271,8 @@ TEST_F(GrpcLimits, UnparseableStreamMessageGetsAnErrorAndTheStreamGoesOn) {
 // A client that writes 300 ResNet-sized requests and reads nothing: the server stops reading its
 // stream after 4 pending responses, so the client's writes stall (HTTP/2 flow control) and the
 // server's memory stays bounded; once the client reads, all 300 responses arrive in order.
-// `bounded`: false for the measurement without limits (which only prints its figures).
-void NeverReadStream(const LimitsServer& server, bool bounded) {
+// `bounded`: false for the measurements (which only print their figures).
+void NeverReadStream(const LimitsServer& server, bool bounded, const std::string& label) {
   constexpr int kRequests = 300;
   auto stub = GRPCInferenceService::NewStub(NewChannel(server.grpc_address()));
   grpc::ClientContext context;
@@ -300,7 +300,7 @@ void NeverReadStream(const LimitsServer& server, bool bounded) {
     last = written;
     rss_stalled = rss;
   }
-  std::cout << "[ figures ] never-read stream (" << (bounded ? "limits" : "no limits") << "): "
+  std::cout << "[ figures ] never-read stream (" << label << "): "
             << written << " of " << kRequests << " requests written before the client blocked; "
             << "server RSS " << rss_before / 1024 << " MB -> " << rss_stalled / 1024 << " MB (+"
             << (rss_stalled - rss_before) / 1024 << " MB)\n";
@@ -329,7 +329,7 @@ void NeverReadStream(const LimitsServer& server, bool bounded) {
 }
 
 TEST_F(GrpcLimits, StreamThatIsNeverReadIsBoundedThenDeliversInOrder) {
-  NeverReadStream(*server_, /*bounded=*/true);
+  NeverReadStream(*server_, /*bounded=*/true, "--grpc-stream-max-pending-responses=4");
 }
 
 // The figure without back-pressure, for docs/reliability.md (run with
@@ -338,14 +338,14 @@ TEST(GrpcLimitsMeasure, DISABLED_StreamThatIsNeverReadWithoutLimits) {
   LimitsServer server(
       {"--grpc-stream-max-pending-responses=0", "--grpc-stream-max-pending-bytes=0"});
   ASSERT_TRUE(server.ready()) << server.output();
-  NeverReadStream(server, /*bounded=*/false);
+  NeverReadStream(server, /*bounded=*/false, "no limits");
 }
 
 // The default limits (256 responses, 64 MiB), for docs/reliability.md.
 TEST(GrpcLimitsMeasure, DISABLED_StreamThatIsNeverReadWithDefaultLimits) {
   LimitsServer server;
   ASSERT_TRUE(server.ready()) << server.output();
-  NeverReadStream(server, /*bounded=*/true);
+  NeverReadStream(server, /*bounded=*/false, "default limits: 256 responses, 64 MiB");
 }
 
 // 64 clients at once against a model that takes 300 ms per request, with no dynamic batching:
@@ -381,6 +381,8 @@ Outcome FloodOverGrpc(const std::string& address, const std::string& model,
     });
   }
   for (auto& t : clients) t.join();
+  std::cout << "[ figures ] 64 gRPC clients on " << model << ": " << outcome.ok << " served, "
+            << outcome.refused << " refused with RESOURCE_EXHAUSTED\n";
   return outcome;
 }
 
@@ -428,6 +430,8 @@ TEST_F(GrpcLimits, ModelWithoutBatcherRefusesWith503OverHttp) {
     });
   }
   for (auto& t : clients) t.join();
+  std::cout << "[ figures ] 64 HTTP clients on slow: " << ok << " served, " << refused
+            << " refused with 503\n";
   EXPECT_TRUE(other.empty()) << other.front();
   EXPECT_EQ(ok + refused, kClients);
   EXPECT_GE(refused, 1);
