@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iostream>
 #include <numeric>
 #include <thread>
 
@@ -72,6 +73,22 @@ class IpcServer {
       if (line.find("memfd:inferd-ipc") != std::string::npos) ++count;
     }
     return count;
+  }
+  // Open file descriptors and threads of the server process.
+  int OpenFds() const {
+    int count = 0;
+    for ([[maybe_unused]] const auto& entry :
+         fs::directory_iterator("/proc/" + std::to_string(process_->pid()) + "/fd")) {
+      ++count;
+    }
+    return count;
+  }
+  int Threads() const {
+    std::ifstream status("/proc/" + std::to_string(process_->pid()) + "/status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
+    }
+    return -1;
   }
   long RssShmemKb() const {
     std::ifstream status("/proc/" + std::to_string(process_->pid()) + "/status");
@@ -495,6 +512,60 @@ TEST_F(IpcEndToEnd, ClientKilledMidRequestLeavesTheServerHealthy) {
   EXPECT_EQ(server_->MappedClientRegions(), 0) << "the dead client's region is still mapped";
   EXPECT_LE(server_->RssShmemKb(), shmem_before);
   ExpectStillServing();
+}
+
+// Clients that close their connection or are killed: the server reclaims each connection's socket
+// and thread when the peer goes, without waiting for another client to connect (issue 13: they
+// used to stay until the next accept).
+TEST(IpcHungUpClients, FdsAndThreadsReturnToBaselineWithoutANewClient) {
+  IpcServer server;
+  ASSERT_TRUE(server.ready()) << server.process().output();
+  const int fds_before = server.OpenFds();
+  const int threads_before = server.Threads();
+  constexpr int kClosed = 8;
+  constexpr int kKilled = 4;
+  int fds_during = 0;
+  int threads_during = 0;
+  {
+    std::vector<std::unique_ptr<Client>> clients;
+    for (int i = 0; i < kClosed; ++i) {
+      auto client = Client::Create(server.url());
+      ASSERT_TRUE(client.ok()) << client.status();
+      auto response = (*client)->Infer(IdentityRequest({1.0f, 2.0f}));
+      ASSERT_TRUE(response.ok()) << response.status();
+      clients.push_back(*std::move(client));
+    }
+    std::vector<std::unique_ptr<ServerProcess>> peers;
+    for (int i = 0; i < kKilled; ++i) {
+      peers.push_back(std::make_unique<ServerProcess>(
+          PeerBinary(), std::vector<std::string>{"flood", server.socket_path()}));
+      ASSERT_TRUE(peers.back()->WaitForOutput("FLOODING", 30s)) << peers.back()->output();
+    }
+    fds_during = server.OpenFds();
+    threads_during = server.Threads();
+    EXPECT_GE(fds_during, fds_before + kClosed + kKilled);
+    EXPECT_GE(threads_during, threads_before + kClosed + kKilled);
+    for (auto& peer : peers) {
+      peer->Signal(SIGKILL);
+      peer->WaitForExit(10s);
+    }
+  }  // The clients close their connections here.
+  // No new client connects while we wait.
+  for (int i = 0; i < 1000 && (server.OpenFds() > fds_before || server.Threads() > threads_before);
+       ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  std::cout << "[ figures ] server fds " << fds_before << " -> " << fds_during << " with "
+            << kClosed + kKilled << " ipc:// clients -> " << server.OpenFds()
+            << " after they went; threads " << threads_before << " -> " << threads_during << " -> "
+            << server.Threads() << "\n";
+  EXPECT_EQ(server.OpenFds(), fds_before) << "hung-up ipc:// connections still hold their fds";
+  EXPECT_EQ(server.Threads(), threads_before) << "hung-up ipc:// connections still hold threads";
+  auto client = Client::Create(server.url());
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto response = (*client)->Infer(IdentityRequest({1.5f, -2.0f}));
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_THAT(response->outputs.at(0).As<float>(), ::testing::ElementsAre(1.5f, -2.0f));
 }
 
 TEST(IpcServerGone, PendingRequestsFailWhenTheServerDies) {

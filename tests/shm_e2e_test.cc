@@ -29,7 +29,7 @@ namespace fs = std::filesystem;
 // The real inferd with identity and add_sub on free HTTP and gRPC ports.
 class ShmServer {
  public:
-  explicit ShmServer(bool allow_client_shm) {
+  explicit ShmServer(bool allow_client_shm, std::vector<std::string> extra_args = {}) {
     static int counter = 0;
     repo_ = fs::temp_directory_path() /
             ("inferd_shm_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
@@ -39,12 +39,12 @@ class ShmServer {
       fs::copy_file(fs::path(INFERD_EXAMPLE_REPOSITORY) / model / "config.pbtxt",
                     repo_ / model / "config.pbtxt");
     }
-    process_ = std::make_unique<ServerProcess>(
-        testing::InferdBinary(),
-        std::vector<std::string>{"--model-repository=" + repo_.string(), "--http-port=0",
-                                 "--grpc-port=0", "--allow-metrics=false",
-                                 allow_client_shm ? "--allow-client-shm=true"
-                                                  : "--allow-client-shm=false"});
+    std::vector<std::string> args = {"--model-repository=" + repo_.string(), "--http-port=0",
+                                     "--grpc-port=0", "--allow-metrics=false",
+                                     allow_client_shm ? "--allow-client-shm=true"
+                                                      : "--allow-client-shm=false"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    process_ = std::make_unique<ServerProcess>(testing::InferdBinary(), args);
     if (!process_->WaitForOutput("inferd ready", 60s)) return;
     http_port_ = PortAfter("HTTP server listening on ");
     grpc_port_ = PortAfter("GRPC server listening on ");
@@ -82,7 +82,8 @@ std::string UniqueKey(const std::string& what) {
 class ShmEndToEnd : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
-    enabled_ = new ShmServer(true);
+    // Room for the fixture's two regions and two more (RegionsPastTheLimitAreRefused).
+    enabled_ = new ShmServer(true, {"--max-shm-regions=4"});
     disabled_ = new ShmServer(false);
   }
   static void TearDownTestSuite() {
@@ -256,6 +257,22 @@ TEST_P(ShmEndToEnd, RegisteringTheSameNameTwiceIsRefused) {
   ExpectError(client_->RegisterSystemSharedMemory(name_in_, in_->key(), 64),
               absl::StatusCode::kAlreadyExists, {name_in_, "already registered"});
   ExpectStillServing();
+}
+
+// Each region holds an fd and a mapping: past --max-shm-regions a registration is refused with
+// RESOURCE_EXHAUSTED (HTTP 503) naming the limit and the flag; unregistering makes room again.
+TEST_P(ShmEndToEnd, RegionsPastTheLimitAreRefused) {
+  auto extra = *SystemShmRegion::Create(UniqueKey("extra"), 4096);
+  ASSERT_TRUE(client_->RegisterSystemSharedMemory("third", extra->key(), 64).ok());
+  ASSERT_TRUE(client_->RegisterSystemSharedMemory("fourth", extra->key(), 64).ok());
+  ExpectError(client_->RegisterSystemSharedMemory("fifth", extra->key(), 64),
+              absl::StatusCode::kResourceExhausted,
+              {"'fifth'", "already holds 4 regions", "--max-shm-regions 4", "unregister"});
+  auto status = client_->GetSystemSharedMemoryStatus("fifth");
+  EXPECT_FALSE(status.ok()) << "the refused region must not be registered";
+  ExpectStillServing();
+  ASSERT_TRUE(client_->UnregisterSystemSharedMemory("third").ok());
+  EXPECT_TRUE(client_->RegisterSystemSharedMemory("fifth", extra->key(), 64).ok());
 }
 
 TEST_P(ShmEndToEnd, InputWithDataAndARegionIsRefused) {

@@ -62,17 +62,31 @@ bool InstanceQueueScheduler::WorkForLocked(size_t instance) const {
 void InstanceQueueScheduler::Enqueue(std::unique_ptr<InferPayload> payload) {
   payload->queue_start_ns = options_.clock->NowNanos();
   std::optional<size_t> instance;
+  bool full = false;
   {
     absl::MutexLock lock(&mu_);
     if (!stopping_) {
       instance = ClaimInlineInstanceLocked(*payload);
-      if (!instance) {
+      if (instance) {
+        ++executing_;
+        ++inline_executing_;
+      } else if (options_.max_queue_size > 0 &&
+                 static_cast<int64_t>(queue_.size()) >= options_.max_queue_size) {
+        full = true;
+      } else {
         queue_.push_back(std::move(payload));  // A worker whose instance is free wakes for it.
         return;
       }
-      ++executing_;
-      ++inline_executing_;
     }
+  }
+  if (full) {
+    // Overload is refused at once, as the dynamic batcher's queue policy does.
+    InferPayload::Complete(
+        std::move(payload),
+        absl::ResourceExhaustedError(fmt::format(
+            "inference request to model '{}' refused: the queue is full (max_queue_size {})",
+            options_.model_name, options_.max_queue_size)));
+    return;
   }
   if (!instance) {
     InferPayload::Complete(std::move(payload), absl::UnavailableError(fmt::format(

@@ -26,6 +26,7 @@ using ::inferd::testing::FirstInputValue;
 using ::inferd::testing::MakeFp32Payload;
 using ::inferd::testing::RecordingObserver;
 using ::inferd::testing::WriteFp32Output;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -360,6 +361,40 @@ TEST(InstanceQueueSchedulerTest, PendingCountsQueuedAndExecuting) {
   scheduler->Drain();
   EXPECT_EQ(scheduler->PendingCount(), 0);
   EXPECT_EQ(done.size(), 3u);
+}
+
+// A full queue refuses at once (on the caller's thread) with RESOURCE_EXHAUSTED naming the model
+// and the limit; the queued requests still run, and room frees as they do.
+TEST(InstanceQueueSchedulerTest, FullQueueRefusesAtOnce) {
+  absl::Notification release;
+  absl::Notification first_started;
+  auto gated = [&](ExecutionBatch& batch) {
+    if (!first_started.HasBeenNotified()) first_started.Notify();
+    release.WaitForNotificationWithTimeout(kHangGuard);
+    return Echo(batch);
+  };
+  InstanceQueueSchedulerOptions options;
+  options.model_name = "m";
+  options.max_queue_size = 2;
+  auto scheduler = CreateInstanceQueueScheduler(options, FakeInstances(1, gated));
+  ASSERT_TRUE(scheduler.ok()) << scheduler.status();
+  Completions done;
+  (*scheduler)->Enqueue(MakeFp32Payload({0}, {"OUT0"}, done.Callback(0)));
+  ASSERT_TRUE(first_started.WaitForNotificationWithTimeout(kHangGuard));
+  (*scheduler)->Enqueue(MakeFp32Payload({1}, {"OUT0"}, done.Callback(1)));
+  (*scheduler)->Enqueue(MakeFp32Payload({2}, {"OUT0"}, done.Callback(2)));
+  (*scheduler)->Enqueue(MakeFp32Payload({3}, {"OUT0"}, done.Callback(3)));
+  ASSERT_EQ(done.size(), 1u) << "the refusal completes before Enqueue returns";
+  Completions::Entry refused = done.Get(3);
+  EXPECT_EQ(refused.status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.status.message(),
+              AllOf(HasSubstr("model 'm'"), HasSubstr("queue is full (max_queue_size 2)")));
+  release.Notify();
+  ASSERT_TRUE(done.WaitFor(4));
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(done.Get(i).status.ok()) << done.Get(i).status;
+  (*scheduler)->Enqueue(MakeFp32Payload({4}, {"OUT0"}, done.Callback(4)));
+  ASSERT_TRUE(done.WaitFor(5));
+  EXPECT_TRUE(done.Get(4).status.ok()) << done.Get(4).status;
 }
 
 TEST(InstanceQueueSchedulerTest, WorkerThreadsAreNamedAfterTheModel) {

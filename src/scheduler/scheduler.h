@@ -61,6 +61,9 @@ struct InstanceQueueSchedulerOptions {
   // empty, an instance is idle, and the model's recent executions took at most this long (a
   // hand-off to an instance thread and back costs more than such an execution). 0: never.
   int64_t inline_max_ns = 0;
+  // Requests waiting (not executing) beyond which Enqueue refuses at once with
+  // RESOURCE_EXHAUSTED naming the model and the limit. 0: unbounded.
+  int64_t max_queue_size = 0;
 };
 
 // A per-model FIFO feeding N instances, one thread per instance; each instance runs one request at

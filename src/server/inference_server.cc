@@ -69,7 +69,8 @@ InferenceServer::InferenceServer(ServerOptions options, ModelRepository reposito
   loader_ = std::make_unique<BackendLoader>(
       BackendLoaderOptions{.backend_directory = options_.backend_directory});
   factory_ = std::make_unique<ModelVersionFactory>(
-      loader_.get(), static_cast<int64_t>(options_.inline_execution_max_us) * 1000);
+      loader_.get(), static_cast<int64_t>(options_.inline_execution_max_us) * 1000,
+      options_.max_queue_size_default);
   lifecycle_ = std::make_unique<ModelLifecycle>(std::move(repository), factory_.get());
 }
 

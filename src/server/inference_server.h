@@ -36,6 +36,10 @@ struct ServerOptions {
   // recent executions of at most this many microseconds: it saves two thread hand-offs, which
   // cost more than such a model. 0 turns it off (--inline-execution-max-us).
   int inline_execution_max_us = 100;
+  // Every model's queue bound unless its config sets one (parameters { key: "max_queue_size" } or
+  // dynamic_batching's queue policies): a request arriving at a full queue is refused at once with
+  // RESOURCE_EXHAUSTED. 0: unbounded (--max-queue-size-default).
+  int64_t max_queue_size_default = 256;
 };
 
 // How a transport lets Infer run a request.

@@ -93,6 +93,7 @@ absl::StatusOr<std::shared_ptr<Servable>> ModelVersionFactory::Create(
   options.model_version = location.version;
   options.observer = &model->stats_;
   options.inline_max_ns = inline_max_ns_;
+  options.max_queue_size_default = max_queue_size_default_;
   // The dynamic batcher when the config has dynamic_batching, else the instance queue.
   auto scheduler = CreateModelScheduler(config, std::move(options), std::move(instances));
   if (!scheduler.ok()) return scheduler.status();

@@ -52,15 +52,20 @@ class LoadedModel final : public Servable {
 // and their scheduler.
 class ModelVersionFactory final : public ServableFactory {
  public:
-  // inline_max_ns: InstanceQueueSchedulerOptions::inline_max_ns for every model.
-  ModelVersionFactory(BackendLoader* loader, int64_t inline_max_ns)
-      : loader_(loader), inline_max_ns_(inline_max_ns) {}
+  // inline_max_ns: InstanceQueueSchedulerOptions::inline_max_ns for every model;
+  // max_queue_size_default: ModelSchedulerOptions::max_queue_size_default.
+  ModelVersionFactory(BackendLoader* loader, int64_t inline_max_ns,
+                      int64_t max_queue_size_default = 0)
+      : loader_(loader),
+        inline_max_ns_(inline_max_ns),
+        max_queue_size_default_(max_queue_size_default) {}
   absl::StatusOr<std::shared_ptr<Servable>> Create(const inference::ModelConfig& config,
                                                    const ServableLocation& location) override;
 
  private:
   BackendLoader* loader_;
   int64_t inline_max_ns_;
+  int64_t max_queue_size_default_;
 };
 
 }  // namespace inferd

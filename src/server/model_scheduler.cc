@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "server/model_scheduler.h"
 
+#include <string>
 #include <utility>
 
+#include "absl/strings/numbers.h"
+#include "core/client_text.h"
+#include "fmt/format.h"
 #include "scheduler/instance_queue_scheduler.h"
 
 namespace inferd {
@@ -44,11 +48,31 @@ DynamicBatcherOptions DynamicBatcherOptionsFromConfig(const inference::ModelConf
   return options;
 }
 
+absl::StatusOr<int64_t> MaxQueueSizeFromConfig(const inference::ModelConfig& config,
+                                               int64_t server_default) {
+  auto it = config.parameters().find("max_queue_size");
+  if (it == config.parameters().end()) return server_default;
+  const std::string& text = it->second.string_value();
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(text, &value) || value < 0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "model '{}': parameter max_queue_size must be a non-negative integer, got {}",
+        config.name(), QuoteClientText(text)));
+  }
+  return value;
+}
+
 absl::StatusOr<std::unique_ptr<Scheduler>> CreateModelScheduler(
     const inference::ModelConfig& config, ModelSchedulerOptions options,
     std::vector<std::unique_ptr<ModelInstance>> instances) {
+  auto max_queue_size = MaxQueueSizeFromConfig(config, options.max_queue_size_default);
+  if (!max_queue_size.ok()) return max_queue_size.status();
   if (config.has_dynamic_batching()) {
     DynamicBatcherOptions batcher = DynamicBatcherOptionsFromConfig(config);
+    // A queue policy without its own bound gets the model's.
+    for (QueuePolicy& policy : batcher.batching.level_policies) {
+      if (policy.max_queue_size == 0) policy.max_queue_size = *max_queue_size;
+    }
     batcher.model_name = options.model_name;
     batcher.model_version = options.model_version;
     batcher.observer = options.observer;
@@ -59,6 +83,7 @@ absl::StatusOr<std::unique_ptr<Scheduler>> CreateModelScheduler(
   queue.model_version = options.model_version;
   queue.observer = options.observer;
   queue.inline_max_ns = options.inline_max_ns;
+  queue.max_queue_size = *max_queue_size;
   return CreateInstanceQueueScheduler(std::move(queue), std::move(instances));
 }
 

@@ -26,7 +26,16 @@ struct ModelSchedulerOptions {
   int64_t model_version = 0;
   ExecutionObserver* observer = nullptr;  // May be null; must outlive the scheduler.
   int64_t inline_max_ns = 0;              // InstanceQueueSchedulerOptions::inline_max_ns.
+  // The queue bound of a model whose config sets none (0: unbounded). The config's
+  // parameters { key: "max_queue_size" value { string_value: "N" } } overrides it for any
+  // scheduler ("0": unbounded); with dynamic batching, a queue policy's own max_queue_size wins.
+  int64_t max_queue_size_default = 0;
 };
+
+// The model's queue bound: its "max_queue_size" parameter when present, else `server_default`.
+// INVALID_ARGUMENT when the parameter is not a non-negative integer.
+absl::StatusOr<int64_t> MaxQueueSizeFromConfig(const inference::ModelConfig& config,
+                                               int64_t server_default);
 
 absl::StatusOr<std::unique_ptr<Scheduler>> CreateModelScheduler(
     const inference::ModelConfig& config, ModelSchedulerOptions options,

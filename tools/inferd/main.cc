@@ -45,6 +45,12 @@ int Run(int argc, char** argv) {
                  "model (no dynamic batching) has an idle instance, nothing queued and recent "
                  "executions of at most this many microseconds (0: never; default 100)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-queue-size-default", options.max_queue_size_default,
+                 "Requests a model queues (waiting for an instance) before it refuses more at once "
+                 "with 503 / RESOURCE_EXHAUSTED, for models whose config sets no bound "
+                 "(parameters max_queue_size, or dynamic_batching's queue policies; 0: "
+                 "unbounded; default 256)")
+      ->check(CLI::NonNegativeNumber);
   bool allow_grpc = true;
   inferd::GrpcServerOptions grpc_options;
   app.add_option("--allow-grpc", allow_grpc, "Serve the KServe v2 gRPC API (default true)");
@@ -57,6 +63,14 @@ int Run(int argc, char** argv) {
   app.add_option("--grpc-infer-thread-count", grpc_options.completion_queue_threads,
                  "gRPC completion-queue threads (default 2)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--grpc-stream-max-pending-responses", grpc_options.stream_max_pending_responses,
+                 "A ModelStreamInfer stream stops reading requests while this many of its "
+                 "responses wait to be written or are still running (0: no limit; default 256)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--grpc-stream-max-pending-bytes", grpc_options.stream_max_pending_bytes,
+                 "... or while its responses waiting to be written hold this many bytes "
+                 "(0: no limit; default 64 MiB)")
+      ->check(CLI::NonNegativeNumber);
   bool allow_http = true;
   inferd::HttpServerOptions http_options;
   app.add_option("--allow-http", allow_http, "Serve the KServe v2 HTTP/REST API (default true)");
@@ -90,6 +104,11 @@ int Run(int argc, char** argv) {
   app.add_option("--allow-client-shm", allow_client_shm,
                  "Let clients register system shared-memory regions and reference them from "
                  "HTTP and gRPC requests (default false: a client could name any shm object)");
+  int max_shm_regions = 256;
+  app.add_option("--max-shm-regions", max_shm_regions,
+                 "System shared-memory regions clients may have registered at once (each holds "
+                 "an fd and a mapping); more are refused (0: no limit; default 256)")
+      ->check(CLI::NonNegativeNumber);
   std::string ipc_socket_path;
   std::string ipc_allowed_uids;
   int ipc_spin_us = 20;
@@ -142,7 +161,8 @@ int Run(int argc, char** argv) {
     return 1;
   }
   // Shared by the HTTP and gRPC transports; outlives both (declared before them).
-  inferd::ShmRegionRegistry shm_registry({.allow_client_shm = allow_client_shm});
+  inferd::ShmRegionRegistry shm_registry(
+      {.allow_client_shm = allow_client_shm, .max_regions = max_shm_regions});
   std::unique_ptr<inferd::GrpcServer> grpc_server;
   if (allow_grpc) {
     grpc_options.server = server->get();

@@ -225,9 +225,16 @@ class InferCall final : public Tag {
 
 // ModelStreamInfer: reads requests one after another and runs each as it arrives; responses are
 // written in completion order, one at a time (gRPC allows one outstanding write), from a queue. An
-// error on one request becomes that request's error_message and the stream goes on. Every
-// response has the parameter triton_final_response: true. The call finishes once the client
-// half-closed, every request answered and the queue drained.
+// error on one request becomes that request's error_message and the stream goes on; so does a
+// message that is not a ModelInferRequest at all (the method is raw, so a parse failure is ours to
+// answer like any failed request, instead of gRPC ending the read side). Every response has the
+// parameter triton_final_response: true. The call finishes once the client half-closed, every
+// request answered and the queue drained.
+//
+// Back-pressure: while the responses not yet written (queued, or still running) reach
+// StreamLimits::max_pending_responses, or the queued ones' bytes reach max_pending_bytes, the
+// stream reads no further request; it reads again as writes complete. A client that never reads
+// therefore pins a bounded amount of memory, and HTTP/2 flow control stops its writes.
 class StreamCall {
  public:
   static void Listen(CallContext* context, grpc::ServerCompletionQueue* cq) {
@@ -247,7 +254,8 @@ class StreamCall {
     void (StreamCall::*fn)(bool);
   };
 
-  StreamCall(CallContext* context, grpc::ServerCompletionQueue* cq) : context_(context), cq_(cq) {
+  StreamCall(CallContext* context, grpc::ServerCompletionQueue* cq)
+      : context_(context), cq_(cq), limits_(context->stream_limits()) {
     context_->AddStream();
   }
   ~StreamCall() { context_->ReleaseStream(); }
@@ -258,12 +266,9 @@ class StreamCall {
       return;
     }
     Listen(context_, cq_);
-    StartRead();
-  }
-
-  void StartRead() {
-    incoming_ = std::make_shared<inference::ModelInferRequest>();
-    stream_.Read(incoming_.get(), &read_op_);
+    absl::MutexLock lock(&mu_);
+    reading_ = true;
+    stream_.Read(&incoming_, &read_op_);
   }
 
   void OnRead(bool ok) {
@@ -271,49 +276,77 @@ class StreamCall {
       bool finish = false;
       {
         absl::MutexLock lock(&mu_);
+        reading_ = false;
         reads_done_ = true;
         finish = ShouldFinishLocked();
       }
       if (finish) Finish();
       return;
     }
-    std::shared_ptr<inference::ModelInferRequest> message = std::move(incoming_);
+    grpc::ByteBuffer bytes;
+    bytes.Swap(&incoming_);
+    {
+      absl::MutexLock lock(&mu_);
+      ++pending_;  // Counted before it can complete, so the stream cannot finish under it.
+    }
     // The exception boundary for one message: it gets an error response and the stream goes on.
     auto answered = std::make_shared<std::atomic<bool>>(false);
-    bool counted = false;
     absl::Status status = CallCatchingExceptions(
-        "handling the stream message", [&] { Dispatch(message, answered, counted); });
+        "handling the stream message", [&] { Dispatch(std::move(bytes), answered); });
     if (!status.ok() && !answered->exchange(true)) {
-      auto response = std::make_shared<Response>();
-      SetError(*message, status, *response);
-      Enqueue(std::move(response), /*completes_request=*/counted);
+      Response response;
+      SetError(inference::ModelInferRequest(), status, response);
+      Enqueue(response);
     }
-    StartRead();
+    absl::MutexLock lock(&mu_);
+    reading_ = false;
+    ResumeReadingLocked();
   }
 
-  // Starts one request. `answered` is set by whoever queues its response; `counted` once the
-  // request is counted in pending_ (its response then completes it).
-  void Dispatch(const std::shared_ptr<inference::ModelInferRequest>& message,
-                const std::shared_ptr<std::atomic<bool>>& answered, bool& counted) {
+  // Reads the next request unless the client's responses are over the limits, a read is already
+  // outstanding, or the read side ended.
+  void ResumeReadingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (reading_ || reads_done_ || finishing_) return;
+    const bool too_many = limits_.max_pending_responses > 0 &&
+                          pending_ + static_cast<int64_t>(queue_.size()) >=
+                              limits_.max_pending_responses;
+    const bool too_big = limits_.max_pending_bytes > 0 && queued_bytes_ >= limits_.max_pending_bytes;
+    if (!broken_ && (too_many || too_big)) return;
+    reading_ = true;
+    stream_.Read(&incoming_, &read_op_);
+  }
+
+  // Starts one (already counted) request; its response is queued exactly once, by whoever sets
+  // `answered` first (this, its completion, or the exception boundary in OnRead).
+  void Dispatch(grpc::ByteBuffer bytes, const std::shared_ptr<std::atomic<bool>>& answered) {
+    auto message = std::make_shared<inference::ModelInferRequest>();
     auto response = std::make_shared<Response>();
+    if (grpc::Status parsed =
+            grpc::SerializationTraits<inference::ModelInferRequest>::Deserialize(&bytes,
+                                                                                 message.get());
+        !parsed.ok()) {
+      SetError(inference::ModelInferRequest(),
+               absl::InvalidArgumentError(
+                   "ModelStreamInfer: a message of the stream is not a valid ModelInferRequest "
+                   "(protobuf parse failed); it is answered with this error and the stream goes "
+                   "on"),
+               *response);
+      if (!answered->exchange(true)) Enqueue(*response);
+      return;
+    }
     auto decoded = DecodeInferRequest(*message);
     if (!decoded.ok()) {
       SetError(*message, decoded.status(), *response);
-      if (!answered->exchange(true)) Enqueue(std::move(response), /*completes_request=*/false);
+      if (!answered->exchange(true)) Enqueue(*response);
       return;
     }
-    {
-      absl::MutexLock lock(&mu_);
-      ++pending_;
-    }
-    counted = true;
     const bool typed = decoded->typed_contents;
     auto allocator = ResolveSharedMemory(
         context_->shm_registry(), decoded->request,
         std::make_shared<ResponseOutputAllocator>(response->mutable_infer_response()));
     if (!allocator.ok()) {
       SetError(*message, allocator.status(), *response);
-      if (!answered->exchange(true)) Enqueue(std::move(response), /*completes_request=*/true);
+      if (!answered->exchange(true)) Enqueue(*response);
       return;
     }
     std::shared_ptr<InferRequest> shm_outputs = SharedMemoryOutputs(decoded->request);
@@ -330,7 +363,7 @@ class StreamCall {
           });
           if (!s.ok()) SetError(*message, s, *response);
           MarkFinal(*response);
-          Enqueue(response, /*completes_request=*/true);
+          Enqueue(*response);
         },
         *std::move(allocator));
   }
@@ -358,17 +391,27 @@ class StreamCall {
         .set_bool_param(true);
   }
 
-  // The last use of `this` by the caller: the call may be deleted once this returns.
-  void Enqueue(std::shared_ptr<Response> response, bool completes_request) {
+  // Serializes the answer to one request (counted in pending_) and queues it for writing. The last
+  // use of `this` by the caller: the call may be deleted once this returns.
+  void Enqueue(const Response& response) {
+    grpc::ByteBuffer bytes;
+    bool own_buffer = false;
+    if (!grpc::SerializationTraits<Response>::Serialize(response, &bytes, &own_buffer).ok()) {
+      Response failed;
+      SetError(inference::ModelInferRequest(),
+               absl::InternalError("cannot serialize a ModelStreamInferResponse"), failed);
+      (void)grpc::SerializationTraits<Response>::Serialize(failed, &bytes, &own_buffer);
+    }
     bool finish = false;
     {
       absl::MutexLock lock(&mu_);
-      if (completes_request) --pending_;
+      --pending_;
       if (!broken_) {
-        queue_.push_back(std::move(response));
+        queued_bytes_ += static_cast<int64_t>(bytes.Length());
+        queue_.push_back(std::move(bytes));
         if (!writing_) {
           writing_ = true;
-          stream_.Write(*queue_.front(), &write_op_);
+          stream_.Write(queue_.front(), &write_op_);
         }
       }
       finish = ShouldFinishLocked();
@@ -380,17 +423,20 @@ class StreamCall {
     bool finish = false;
     {
       absl::MutexLock lock(&mu_);
+      queued_bytes_ -= static_cast<int64_t>(queue_.front().Length());
       queue_.pop_front();
       if (!ok) {  // The client went away: drop what is left.
         broken_ = true;
         queue_.clear();
+        queued_bytes_ = 0;
       }
       if (!queue_.empty()) {
-        stream_.Write(*queue_.front(), &write_op_);
+        stream_.Write(queue_.front(), &write_op_);
       } else {
         writing_ = false;
-        finish = ShouldFinishLocked();
       }
+      ResumeReadingLocked();
+      finish = ShouldFinishLocked();
     }
     if (finish) Finish();
   }
@@ -406,21 +452,24 @@ class StreamCall {
 
   CallContext* context_;
   grpc::ServerCompletionQueue* cq_;
+  const StreamLimits limits_;
   grpc::ServerContext server_context_;
-  grpc::ServerAsyncReaderWriter<Response, inference::ModelInferRequest> stream_{&server_context_};
+  grpc::ServerAsyncReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer> stream_{&server_context_};
   Op started_op_{this, &StreamCall::OnStarted};
   Op read_op_{this, &StreamCall::OnRead};
   Op write_op_{this, &StreamCall::OnWritten};
   Op finished_op_{this, &StreamCall::OnFinished};
-  std::shared_ptr<inference::ModelInferRequest> incoming_;  // Only the read path touches it.
+  grpc::ByteBuffer incoming_;  // Filled by the outstanding read (only the read path touches it).
 
   absl::Mutex mu_;
-  std::deque<std::shared_ptr<Response>> queue_ ABSL_GUARDED_BY(mu_);  // Front: being written.
+  std::deque<grpc::ByteBuffer> queue_ ABSL_GUARDED_BY(mu_);  // Front: being written.
+  int64_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;  // A read is outstanding (or being handled).
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
-  int pending_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t pending_ ABSL_GUARDED_BY(mu_) = 0;  // Requests read and not yet answered.
 };
 
 template <typename Request, typename Response>

@@ -25,7 +25,16 @@ class InferenceServer;
 
 namespace grpc_transport {
 
-using Service = inference::GRPCInferenceService::AsyncService;
+// ModelStreamInfer is served raw (grpc::ByteBuffer in and out): a message that does not parse gets
+// an error response instead of ending the stream, and a queued response's size is known.
+using Service = inference::GRPCInferenceService::WithRawMethod_ModelStreamInfer<
+    inference::GRPCInferenceService::AsyncService>;
+
+// Back-pressure on one ModelStreamInfer stream (GrpcServerOptions::stream_max_pending_*).
+struct StreamLimits {
+  int max_pending_responses = 256;  // Answered-but-unwritten plus running; 0: no limit.
+  int64_t max_pending_bytes = 64 * 1024 * 1024;  // Answered-but-unwritten; 0: no limit.
+};
 
 class Tag {
  public:
@@ -41,13 +50,17 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 class CallContext {
  public:
   CallContext(InferenceServer* inference, int64_t max_message_bytes,
-              ShmRegionRegistry* shm_registry = nullptr)
-      : inference_(inference), max_message_bytes_(max_message_bytes), shm_registry_(shm_registry) {}
+              ShmRegionRegistry* shm_registry = nullptr, StreamLimits stream_limits = {})
+      : inference_(inference),
+        max_message_bytes_(max_message_bytes),
+        shm_registry_(shm_registry),
+        stream_limits_(stream_limits) {}
 
   Service& service() { return service_; }
   InferenceServer& inference() { return *inference_; }
   int64_t max_message_bytes() const { return max_message_bytes_; }
   ShmRegionRegistry* shm_registry() { return shm_registry_; }  // May be null.
+  const StreamLimits& stream_limits() const { return stream_limits_; }
 
   // Runs `request` (which asks gRPC for the next call) unless shutdown began. Holding the lock
   // across it orders every request before the completion queues shut down.
@@ -72,6 +85,7 @@ class CallContext {
   InferenceServer* inference_;
   int64_t max_message_bytes_;
   ShmRegionRegistry* shm_registry_;
+  const StreamLimits stream_limits_;
   absl::Mutex mu_;
   bool accepting_ ABSL_GUARDED_BY(mu_) = true;
   int offloaded_ ABSL_GUARDED_BY(mu_) = 0;

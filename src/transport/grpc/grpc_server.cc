@@ -16,7 +16,8 @@ namespace inferd {
 class GrpcServer::Impl {
  public:
   explicit Impl(const GrpcServerOptions& options)
-      : options_(options), context_(options.server, options.max_message_bytes, options.shm_registry) {}
+      : options_(options), context_(options.server, options.max_message_bytes, options.shm_registry,
+                 {options.stream_max_pending_responses, options.stream_max_pending_bytes}) {}
   ~Impl() { Stop(); }
 
   absl::Status Start() {
@@ -113,6 +114,10 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(GrpcServerOptions
   }
   if (options.address.empty()) {
     return absl::InvalidArgumentError("--grpc-address is empty");
+  }
+  if (options.stream_max_pending_responses < 0 || options.stream_max_pending_bytes < 0) {
+    return absl::InvalidArgumentError(
+        "--grpc-stream-max-pending-responses and --grpc-stream-max-pending-bytes must be >= 0");
   }
   auto impl = std::make_unique<Impl>(options);
   if (absl::Status s = impl->Start(); !s.ok()) return s;

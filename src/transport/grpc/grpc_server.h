@@ -26,6 +26,11 @@ struct GrpcServerOptions {
   // ResNet50 inputs (64 × 602,112 bytes) with room for the message's other fields.
   int64_t max_message_bytes = 48 * 1024 * 1024;
   int completion_queue_threads = 2;
+  // Back-pressure on ModelStreamInfer: a stream stops reading requests while this many responses
+  // (answered or still running) wait to be written, or this many bytes of answered ones; it
+  // resumes as writes complete. 0: no limit.
+  int stream_max_pending_responses = 256;
+  int64_t stream_max_pending_bytes = 64 * 1024 * 1024;
   // How long Stop() lets open streams and calls finish before cancelling them.
   int shutdown_grace_ms = 2000;
   InferenceServer* server = nullptr;  // Not owned; must outlive the GrpcServer.

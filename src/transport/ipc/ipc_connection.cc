@@ -136,6 +136,7 @@ void Connection::Run() {
   requests_ = RingView();
   region_.reset();  // In-flight requests keep the mapping until they complete.
   done_ = true;
+  if (options_.on_done) options_.on_done();
 }
 
 absl::Status Connection::Handshake() {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -38,6 +39,9 @@ struct ConnectionOptions {
   std::vector<uid_t> allowed_uids;  // Including the server's own.
   absl::Duration spin;
   absl::Duration liveness_interval;
+  // Called on the connection's thread as its last act, once done() is true (the server wakes its
+  // listener to join the thread and close the socket at once). May be empty.
+  std::function<void()> on_done;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {

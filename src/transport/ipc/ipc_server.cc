@@ -32,6 +32,14 @@ class IpcServer::Impl {
     connection_options_.allowed_uids.insert(connection_options_.allowed_uids.begin(), getuid());
     connection_options_.spin = options_.spin;
     connection_options_.liveness_interval = options_.liveness_interval;
+    // A connection that ended (its client hung up or was killed) wakes the listener, which joins
+    // its thread and closes its socket then, not when the next client connects.
+    connection_options_.on_done = [this] {
+      absl::MutexLock lock(&mu_);
+      if (stopped_) return;
+      const char byte = 'r';
+      (void)!write(wake_write_, &byte, 1);  // Non-blocking: a full pipe already wakes it.
+    };
     accept_thread_ = std::thread([this] { AcceptLoop(); });
   }
   ~Impl() { Stop(); }
@@ -74,7 +82,17 @@ class IpcServer::Impl {
         spdlog::error("ipc:// listener poll failed: {}", std::strerror(errno));
         return;
       }
-      if (fds[1].revents != 0) return;
+      if (fds[1].revents != 0) {
+        char bytes[256];
+        while (read(wake_read_, bytes, sizeof(bytes)) > 0) {
+        }
+        {
+          absl::MutexLock lock(&mu_);
+          if (stopped_) return;
+        }
+        Reap();
+        continue;
+      }
       const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) continue;
       Reap();
@@ -157,7 +175,7 @@ absl::StatusOr<std::unique_ptr<IpcServer>> IpcServer::Create(IpcServerOptions op
                                               options.socket_path, std::strerror(error)));
   }
   int wake[2];
-  if (pipe2(wake, O_CLOEXEC) != 0) {
+  if (pipe2(wake, O_CLOEXEC | O_NONBLOCK) != 0) {
     close(fd);
     return absl::InternalError(fmt::format("pipe2 failed: {}", std::strerror(errno)));
   }

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/client_text.h"
 #include "fmt/format.h"
 
 namespace inferd {
@@ -143,6 +144,16 @@ absl::Status ShmRegionRegistry::Disabled() const {
       "clients register and use shared-memory regions");
 }
 
+absl::Status ShmRegionRegistry::CheckRegionLimitLocked(std::string_view name) const {
+  if (options_.max_regions <= 0 || regions_.size() < static_cast<size_t>(options_.max_regions)) {
+    return absl::OkStatus();
+  }
+  return absl::ResourceExhaustedError(fmt::format(
+      "cannot register shared memory region {}: the server already holds {} regions, the limit "
+      "(--max-shm-regions {}); unregister a region first",
+      QuoteClientText(name), regions_.size(), options_.max_regions));
+}
+
 absl::Status ShmRegionRegistry::Register(std::string_view name, std::string_view key,
                                          uint64_t offset, uint64_t byte_size) {
   if (!enabled()) return Disabled();
@@ -160,6 +171,7 @@ absl::Status ShmRegionRegistry::Register(std::string_view name, std::string_view
       return absl::AlreadyExistsError(fmt::format(
           "shared memory region '{}' is already registered; unregister it first", name));
     }
+    if (absl::Status s = CheckRegionLimitLocked(name); !s.ok()) return s;
   }
   auto region = std::make_shared<Region>();
   region->status = {std::string(name), std::string(key), offset, byte_size};
@@ -192,6 +204,10 @@ absl::Status ShmRegionRegistry::Register(std::string_view name, std::string_view
   }
   region->data = static_cast<std::byte*>(region->mapping) + (offset - aligned);
   absl::MutexLock lock(&mu_);
+  // Checked again: another registration may have taken the last place meanwhile.
+  if (!regions_.contains(std::string(name))) {
+    if (absl::Status s = CheckRegionLimitLocked(name); !s.ok()) return s;
+  }
   auto [it, inserted] = regions_.emplace(std::string(name), std::move(region));
   if (!inserted) {
     return absl::AlreadyExistsError(fmt::format(

@@ -48,6 +48,9 @@ struct ShmRegionStatus {
 
 struct ShmRegionRegistryOptions {
   bool allow_client_shm = false;  // --allow-client-shm
+  // Regions registered at once (each holds an fd and a mapping); Register refuses more with
+  // RESOURCE_EXHAUSTED. 0: no limit (--max-shm-regions).
+  int max_regions = 256;
 };
 
 class ShmRegionRegistry {
@@ -67,7 +70,8 @@ class ShmRegionRegistry {
   // Maps [offset, offset + byte_size) of the POSIX shm object `key` under `name`.
   // FAILED_PRECONDITION when shared memory is disabled; INVALID_ARGUMENT for a bad name, key,
   // offset or size (including offset + byte_size beyond the object); NOT_FOUND for a key with no
-  // object; ALREADY_EXISTS for a name already registered.
+  // object; ALREADY_EXISTS for a name already registered; RESOURCE_EXHAUSTED when max_regions
+  // are registered already.
   absl::Status Register(std::string_view name, std::string_view key, uint64_t offset,
                         uint64_t byte_size);
   // Unregisters `name`, or every region when `name` is empty. A name that is not registered is
@@ -103,6 +107,8 @@ class ShmRegionRegistry {
 
  private:
   absl::Status Disabled() const;
+  absl::Status CheckRegionLimitLocked(std::string_view name) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ShmRegionRegistryOptions options_;
   mutable absl::Mutex mu_;

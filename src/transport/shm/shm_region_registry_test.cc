@@ -46,6 +46,21 @@ class ShmObject {
   std::byte* data_;
 };
 
+TEST(ShmRegionRegistryLimitTest, RegistrationsPastMaxRegionsAreRefused) {
+  ShmRegionRegistry registry({.allow_client_shm = true, .max_regions = 2});
+  ShmObject object(4096);
+  ASSERT_TRUE(registry.Register("a", object.key(), 0, 64).ok());
+  ASSERT_TRUE(registry.Register("b", object.key(), 0, 64).ok());
+  absl::Status third = registry.Register("c\x01", object.key(), 0, 64);
+  EXPECT_EQ(third.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(third.message(), AllOf(HasSubstr("already holds 2 regions"),
+                                     HasSubstr("--max-shm-regions 2"), HasSubstr("\\x01")));
+  // The same name again is still ALREADY_EXISTS, not the limit.
+  EXPECT_EQ(registry.Register("a", object.key(), 0, 64).code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(registry.Unregister("a").ok());
+  EXPECT_TRUE(registry.Register("c", object.key(), 0, 64).ok());
+}
+
 Parameters ShmParams(std::string region, int64_t byte_size, int64_t offset = 0) {
   return {{std::string(kShmRegionParameter), std::move(region)},
           {std::string(kShmByteSizeParameter), byte_size},
