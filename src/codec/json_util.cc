@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "codec/json_util.h"
 
+#include "core/client_text.h"
 #include "fmt/format.h"
 #include "rapidjson/error/en.h"
 
@@ -77,8 +78,8 @@ absl::StatusOr<Parameters> ReadParameters(const rapidjson::Value& v, std::string
       out.emplace(std::move(key), std::string(AsView(x)));
     } else {
       return absl::InvalidArgumentError(
-          fmt::format("parameter '{}' of {} must be a string, number or boolean, not {}", key,
-                      what, JsonTypeName(x)));
+          fmt::format("parameter {} of {} must be a string, number or boolean, not {}",
+                      QuoteClientText(key), what, JsonTypeName(x)));
     }
   }
   return out;
