@@ -193,7 +193,6 @@ int Run(int argc, char** argv) {
   }
   std::unique_ptr<inferd::metrics::MetricsService> metrics_service;
   if (allow_metrics) {
-    const std::string metrics_address = metrics_options.address;
     metrics_options.statistics = [s = server->get()] {
       auto stats = s->Statistics("", 0);
       return stats.ok() ? *std::move(stats) : std::vector<inferd::ModelStatistics>{};
@@ -204,7 +203,6 @@ int Run(int argc, char** argv) {
       return 1;
     }
     metrics_service = *std::move(started);
-    spdlog::info("METRICS server listening on {}:{}", metrics_address, metrics_service->port());
   }
   std::unique_ptr<inferd::IpcServer> ipc_server;
   if (!ipc_socket_path.empty()) {
