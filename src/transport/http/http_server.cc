@@ -155,6 +155,21 @@ struct HttpServer::Impl {
   void LargeMessageDone();
   void Trim();
 
+  // Counts a response of `bytes` as unsent; false (nothing counted) when it is larger than
+  // kSmallResponseBytes and would take the unsent total past max_unsent_bytes while other
+  // responses wait (one response always goes through).
+  bool ReserveUnsent(size_t bytes) {
+    size_t unsent = unsent_bytes.load(std::memory_order_relaxed);
+    do {
+      if (bytes > kSmallResponseBytes && unsent > 0 &&
+          unsent + bytes > options.max_unsent_bytes) {
+        return false;
+      }
+    } while (!unsent_bytes.compare_exchange_weak(unsent, unsent + bytes,
+                                                 std::memory_order_relaxed));
+    return true;
+  }
+
   void RequestStarted() {
     absl::MutexLock lock(&mu);
     ++in_flight;
@@ -462,20 +477,20 @@ class Session : public TimedConnection, public std::enable_shared_from_this<Sess
     // Responses waiting for slow readers are bounded server-wide: past the bound, this one is
     // dropped (its buffers freed now) and the client gets a 503.
     size_t bytes = ResponseBytes(r);
-    const size_t unsent = server_->unsent_bytes.load(std::memory_order_relaxed);
-    if (bytes > kSmallResponseBytes && unsent > 0 &&
-        unsent + bytes > server_->options.max_unsent_bytes) {
+    if (!server_->ReserveUnsent(bytes)) {
+      const size_t dropped = bytes;
       r = HttpApi::ErrorResponse(
           503, fmt::format("inferd holds {} bytes of responses that their clients have not read "
                            "yet (--http-max-unsent-bytes {}); this {}-byte response was dropped, "
                            "retry later",
-                           unsent, server_->options.max_unsent_bytes, bytes));
+                           server_->unsent_bytes.load(), server_->options.max_unsent_bytes,
+                           dropped));
       bytes = ResponseBytes(r);
+      server_->unsent_bytes.fetch_add(bytes, std::memory_order_relaxed);
     }
     const bool large =
         bytes >= kLargeMessageBytes || request_bytes_ >= kLargeMessageBytes || r.status == 413;
     request_bytes_ = 0;
-    server_->unsent_bytes.fetch_add(bytes, std::memory_order_relaxed);
     if (!keep_alive_) close = true;
     absl::MutexLock lock(&write_mu_);
     response_.emplace(static_cast<http::status>(r.status), version_);
