@@ -6,7 +6,7 @@ ASAN_BUILD ?= build-asan
 REPO ?= examples/model_repository
 HTTP_PORT ?= 8000
 
-.PHONY: deps build build-asan models serve test test-asan bench clean
+.PHONY: deps build build-asan models serve test test-asan bench measure-http-limits clean
 
 deps:
 	scripts/deps.sh
@@ -37,6 +37,11 @@ test: build build-asan
 
 bench: build
 	$(BUILD)/bin/inferd-bench memory --model-repository=$(REPO)
+
+# HTTP limits and memory (docs/reliability.md): RSS after a 64 MiB request, clients that never
+# read, 2,000 slow-header connections, /metrics with idle connections. About a minute.
+measure-http-limits: build
+	/usr/bin/python3 scripts/measure_http_limits.py --binary=$(BUILD)/bin/inferd
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -78,6 +78,18 @@ TEST_F(GrpcEndToEnd, HealthRpcsAnswer) {
   EXPECT_FALSE(*unknown);
 }
 
+TEST_F(GrpcEndToEnd, HugeModelNameIsNotFoundWithTheNameCut) {
+  // The name is echoed cut to 128 bytes: a 1 MB one would exceed the client's metadata limit
+  // (RESOURCE_EXHAUSTED instead of the NOT_FOUND the server sent).
+  InferRequest request = IdentityRequest({1.f});
+  request.model_name = std::string(1 << 20, 'm');
+  auto response = client_->Infer(std::move(request));
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kNotFound) << response.status();
+  EXPECT_THAT(std::string(response.status().message()),
+              HasSubstr("unknown model: '" + std::string(128, 'm') + "'... (1048576 bytes)"));
+  EXPECT_TRUE(client_->Infer(IdentityRequest({1.f})).ok());
+}
+
 TEST_F(GrpcEndToEnd, ServerAndModelMetadata) {
   auto server = client_->GetServerMetadata();
   ASSERT_TRUE(server.ok()) << server.status();

@@ -161,6 +161,79 @@ TEST_F(HttpBadInput, TruncatedBody) {
   EXPECT_TRUE(c.ClosedByPeer(10s));
 }
 
+TEST_F(HttpBadInput, MalformedChunkedBodiesGet400) {
+  const std::string head =
+      "POST /v2/models/identity/infer HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  struct Case {
+    std::string chunks;
+    int status;
+    std::string words;
+  };
+  const std::string not_hex = "a chunk size is not a hexadecimal number that fits in 64 bits";
+  const std::vector<Case> cases = {
+      {"zz\r\nhello\r\n0\r\n\r\n", 400, not_hex},
+      {"-5\r\nhello\r\n0\r\n\r\n", 400, not_hex},
+      {"1ffffffffffffffff\r\nhello\r\n0\r\n\r\n", 400, not_hex},
+      {"5\r\nhelloXX3\r\nabc\r\n0\r\n\r\n", 400, "is not followed by CRLF"},
+      {"5;=v\r\nhello\r\n0\r\n\r\n", 400, "bad chunk extension"},
+      {"5;a b\r\nhello\r\n0\r\n\r\n", 400, "bad chunk extension"},
+      {"5;" + std::string(200000, 'a') + "\r\nhello\r\n0\r\n\r\n", 400,
+       "a chunk header line is longer than 131072 bytes"},
+      {"4000001\r\nhello\r\n", 413, "request body exceeds the maximum of 67108864 bytes"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.chunks.substr(0, 40));
+    RawConnection conn(port_);
+    ASSERT_TRUE(conn.Send(head + c.chunks));
+    auto r = conn.Read(10s);
+    ASSERT_TRUE(r.has_value()) << "the connection closed without a response";
+    ExpectError(*r, c.status, c.words);
+    EXPECT_EQ(r->Header("connection"), "close");
+  }
+  // A well-formed chunked body still works.
+  const std::string body =
+      R"({"inputs":[{"name":"INPUT0","datatype":"FP32","shape":[2],"data":[1,2]}]})";
+  RawConnection conn(port_);
+  char size[32];
+  std::snprintf(size, sizeof(size), "%zx", body.size());
+  ASSERT_TRUE(conn.Send(head + size + "\r\n" + body + "\r\n0\r\n\r\n"));
+  auto r = conn.Read(10s);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->status, 200) << r->body;
+}
+
+// Whether `text` is valid UTF-8 (what a JSON parser on the client side requires).
+bool IsValidUtf8(const std::string& text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    const size_t n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > text.size()) return false;
+    for (size_t k = 1; k < n; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+TEST_F(HttpBadInput, EchoedClientTextIsCutAndEscaped) {
+  // A 60 KB model name comes back cut to 128 bytes, with its length.
+  RawResponse r = Infer(std::string(60000, 'm'), R"({"inputs":[]})");
+  ExpectError(r, 404, "unknown model: '" + std::string(128, 'm') + "'... (60000 bytes)");
+  EXPECT_LT(r.body.size(), 400u);
+  // Bytes that are not UTF-8 (percent-encoded in the URL) come back escaped, in valid JSON.
+  r = Infer("%FF%FEbad", R"({"inputs":[]})");
+  ExpectError(r, 404, R"(unknown model: '\\xFF\\xFEbad')");
+  EXPECT_TRUE(IsValidUtf8(r.body)) << r.body;
+  // A control character in an input name.
+  r = Infer("identity", R"({"inputs":[{"name":"a\nb","datatype":"FP32","shape":[1],"data":[1]}]})");
+  ExpectError(r, 400, R"(unexpected inference input 'a\\x0Ab' for model 'identity')");
+  // Header values.
+  ExpectError(Http(port_, "POST", "/v2/models/identity/infer", "{}",
+                   {"Content-Encoding: " + std::string(5000, 'z') + "\xFF"}),
+              415, "unsupported Content-Encoding '" + std::string(128, 'z') + "'... (5001 bytes)");
+}
+
 TEST_F(HttpBadInput, OversizedBodyIsRefusedBeforeItIsRead) {
   // Only the header is sent: the 413 must come without the body.
   RawConnection c(port_);

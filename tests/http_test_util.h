@@ -52,8 +52,12 @@ struct RawResponse {
 // One TCP connection to 127.0.0.1:port speaking raw HTTP/1.1.
 class RawConnection {
  public:
-  explicit RawConnection(int port) {
+  // receive_buffer > 0: SO_RCVBUF, set before connecting (a client that reads slowly).
+  explicit RawConnection(int port, int receive_buffer = 0) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (receive_buffer > 0) {
+      setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof(receive_buffer));
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -118,6 +122,23 @@ class RawConnection {
     r.body = pending_.substr(body_start, length);
     pending_.erase(0, body_start + length);
     return r;
+  }
+
+  // Reads and discards until the server closes the connection; the bytes read (SIZE_MAX when it
+  // is still open after `timeout`).
+  size_t ReadUntilClosed(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    size_t total = pending_.size();
+    pending_.clear();
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      char b[65536];
+      const ssize_t n = recv(fd_, b, sizeof(b), 0);
+      if (n <= 0) return total;
+      total += static_cast<size_t>(n);
+    }
+    return SIZE_MAX;
   }
 
   // Whether the server closed the connection (reads EOF) within `timeout`.

@@ -85,6 +85,19 @@ void BufferPool::Release(std::byte* block, int size_class) {
   std::free(block);
 }
 
+void BufferPool::ReleaseCachedBlocks() {
+  std::vector<std::byte*> blocks;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& list : free_) {
+      blocks.insert(blocks.end(), list.begin(), list.end());
+      list.clear();
+    }
+    cached_bytes_ = 0;
+  }
+  for (std::byte* block : blocks) std::free(block);
+}
+
 size_t BufferPool::cached_bytes() const {
   absl::MutexLock lock(&mu_);
   return cached_bytes_;

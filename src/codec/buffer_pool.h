@@ -29,6 +29,10 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
 
   size_t cached_bytes() const;
 
+  // Frees every cached block (the HTTP server calls it once large requests have stopped coming,
+  // so that their blocks do not stay resident).
+  void ReleaseCachedBlocks();
+
  private:
   explicit BufferPool(size_t max_cached_bytes) : max_cached_bytes_(max_cached_bytes) {}
   void Release(std::byte* block, int size_class);

@@ -32,6 +32,17 @@ TEST(BufferPool, CacheLimitFreesTheRest) {
   EXPECT_EQ(pool->cached_bytes(), 8192u);
 }
 
+TEST(BufferPool, ReleaseCachedBlocksEmptiesTheCache) {
+  auto pool = BufferPool::Create(8 << 20);
+  { auto a = pool->Get(4 << 20); }
+  EXPECT_EQ(pool->cached_bytes(), 4u << 20);
+  auto in_use = pool->Get(4096);
+  pool->ReleaseCachedBlocks();
+  EXPECT_EQ(pool->cached_bytes(), 0u);
+  in_use.reset();  // A block in use at the time still comes back to the pool.
+  EXPECT_EQ(pool->cached_bytes(), 4096u);
+}
+
 TEST(BufferPool, BlocksMayOutliveThePool) {
   auto pool = BufferPool::Create(1 << 20);
   auto block = pool->Get(100);

@@ -2,6 +2,7 @@
 #include "codec/json_util.h"
 
 #include "codec/json_document.h"
+#include "core/client_text.h"
 #include "fmt/format.h"
 
 namespace inferd::codec::internal {
@@ -72,8 +73,8 @@ absl::StatusOr<Parameters> ReadParameters(const rapidjson::Value& v, std::string
       out.emplace(std::move(key), std::string(AsView(x)));
     } else {
       return absl::InvalidArgumentError(
-          fmt::format("parameter '{}' of {} must be a string, number or boolean, not {}", key,
-                      what, JsonTypeName(x)));
+          fmt::format("parameter {} of {} must be a string, number or boolean, not {}",
+                      QuoteClientText(key), what, JsonTypeName(x)));
     }
   }
   return out;

@@ -4,6 +4,7 @@
 
 #include "codec/json_tensor.h"
 #include "codec/json_util.h"
+#include "core/client_text.h"
 #include "fmt/format.h"
 
 namespace inferd::codec {
@@ -54,7 +55,7 @@ absl::StatusOr<DecodedTensor> DecodeTensor(const rapidjson::Value& v, std::strin
     return absl::InvalidArgumentError(fmt::format("{} {} has no 'name' string", kind, index));
   }
   t.name = std::string(AsView(*name));
-  const std::string what = fmt::format("{} '{}'", kind, t.name);
+  const std::string what = fmt::format("{} {}", kind, QuoteClientText(t.name));
   const rapidjson::Value* datatype = StringMember(v, "datatype");
   if (datatype == nullptr) {
     return absl::InvalidArgumentError(fmt::format("{} has no 'datatype' string", what));
@@ -62,7 +63,7 @@ absl::StatusOr<DecodedTensor> DecodeTensor(const rapidjson::Value& v, std::strin
   const auto type = DataTypeFromName(AsView(*datatype));
   if (!type) {
     return absl::InvalidArgumentError(
-        fmt::format("{} has unknown datatype '{}'", what, AsView(*datatype)));
+        fmt::format("{} has unknown datatype {}", what, QuoteClientText(AsView(*datatype))));
   }
   t.datatype = *type;
   auto shape_it = v.FindMember("shape");
@@ -249,7 +250,8 @@ absl::StatusOr<InferRequest> DecodeInferRequest(std::string_view json,
       RequestedOutput out;
       out.name = std::string(AsView(*name));
       if (auto p = v.FindMember("parameters"); p != v.MemberEnd()) {
-        auto parameters = ReadParameters(p->value, fmt::format("output '{}'", out.name));
+        auto parameters =
+            ReadParameters(p->value, fmt::format("output {}", QuoteClientText(out.name)));
         if (!parameters.ok()) return parameters.status();
         out.parameters = *std::move(parameters);
       }
@@ -285,8 +287,9 @@ absl::StatusOr<EncodedInferMessage> EncodeInferResponse(const InferResponse& res
   for (const InferOutput& o : response.outputs) {
     w.StartObject();
     WriteTensorHeader(w, o.name, o.datatype, o.shape);
-    if (absl::Status s = WriteTensorBody(w, fmt::format("output '{}'", o.name), o.datatype, o.data,
-                                         o.byte_size, o.parameters, binary.IsBinary(o.name), out);
+    if (absl::Status s =
+            WriteTensorBody(w, fmt::format("output {}", QuoteClientText(o.name)), o.datatype,
+                            o.data, o.byte_size, o.parameters, binary.IsBinary(o.name), out);
         !s.ok()) {
       return s;
     }
@@ -319,8 +322,9 @@ absl::StatusOr<EncodedInferMessage> EncodeInferRequest(const InferRequest& reque
     WriteTensorHeader(w, in.name, in.datatype, in.shape);
     const bool binary =
         binary_inputs || in.datatype == DataType::kFp16 || in.datatype == DataType::kBf16;
-    if (absl::Status s = WriteTensorBody(w, fmt::format("input '{}'", in.name), in.datatype,
-                                         in.data, in.byte_size, in.parameters, binary, out);
+    if (absl::Status s =
+            WriteTensorBody(w, fmt::format("input {}", QuoteClientText(in.name)), in.datatype,
+                            in.data, in.byte_size, in.parameters, binary, out);
         !s.ok()) {
       return s;
     }

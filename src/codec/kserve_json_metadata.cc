@@ -3,6 +3,7 @@
 #include "codec/json_tensor.h"
 #include "codec/json_util.h"
 #include "codec/kserve_json.h"
+#include "core/client_text.h"
 #include "fmt/format.h"
 
 namespace inferd::codec {
@@ -54,7 +55,8 @@ absl::StatusOr<std::vector<TensorMetadata>> ReadTensors(const rapidjson::Value& 
   auto it = doc.FindMember(member);
   if (it == doc.MemberEnd()) return out;
   if (!it->value.IsArray()) {
-    return absl::InvalidArgumentError(fmt::format("model metadata '{}' is not an array", member));
+    return absl::InvalidArgumentError(
+        fmt::format("model metadata {} is not an array", QuoteClientText(member)));
   }
   for (const auto& v : it->value.GetArray()) {
     if (!v.IsObject()) return absl::InvalidArgumentError("model metadata tensor is not an object");
@@ -63,7 +65,7 @@ absl::StatusOr<std::vector<TensorMetadata>> ReadTensors(const rapidjson::Value& 
     t.datatype = DataTypeFromName(GetString(v, "datatype")).value_or(DataType::kInvalid);
     auto shape = v.FindMember("shape");
     if (shape != v.MemberEnd()) {
-      auto s = internal::ReadShape(shape->value, fmt::format("tensor '{}'", t.name));
+      auto s = internal::ReadShape(shape->value, fmt::format("tensor {}", QuoteClientText(t.name)));
       if (!s.ok()) return s.status();
       t.shape = *std::move(s);
     }
@@ -95,7 +97,7 @@ std::string EncodeError(std::string_view message) {
   JsonWriter w(buffer);
   w.StartObject();
   w.Key("error");
-  String(w, message);
+  String(w, SafeErrorMessage(message));
   w.EndObject();
   return Finish(buffer);
 }

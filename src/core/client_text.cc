@@ -61,4 +61,23 @@ std::string QuoteClientText(std::string_view text, std::size_t max_bytes) {
   return out;
 }
 
+std::string SafeErrorMessage(std::string_view message, std::size_t max_bytes) {
+  std::string out;
+  out.reserve(std::min(message.size(), max_bytes) + 24);
+  std::size_t i = 0;
+  while (i < message.size()) {
+    const std::size_t length = Utf8SequenceLength(message, i);
+    const std::size_t taken = length == 0 ? 1 : length;
+    if (i + taken > max_bytes) break;
+    if (length == 0) {
+      out += fmt::format("\\x{:02X}", static_cast<unsigned char>(message[i]));
+    } else {
+      out.append(message.substr(i, length));
+    }
+    i += taken;
+  }
+  if (i < message.size()) out += fmt::format("... ({} bytes)", message.size());
+  return out;
+}
+
 }  // namespace inferd

@@ -30,5 +30,15 @@ TEST(QuoteClientText, CutsLongTextAndStatesItsLength) {
   EXPECT_EQ(QuoteClientText("ab\xC3\xA9", 3), "'ab'... (4 bytes)");
 }
 
+TEST(SafeErrorMessage, KeepsValidTextAndEscapesInvalidUtf8) {
+  EXPECT_EQ(SafeErrorMessage("unknown model: 'caf\xC3\xA9'"), "unknown model: 'caf\xC3\xA9'");
+  EXPECT_EQ(SafeErrorMessage("bad \xFF name\n"), "bad \\xFF name\n");
+}
+
+TEST(SafeErrorMessage, CutsLongMessages) {
+  const std::string message(1 << 20, 'm');
+  EXPECT_EQ(SafeErrorMessage(message), std::string(4096, 'm') + "... (1048576 bytes)");
+}
+
 }  // namespace
 }  // namespace inferd

@@ -3,9 +3,11 @@
 
 #include <exception>
 
+#include "core/client_text.h"
 #include "core/clock.h"
 #include "fmt/format.h"
-#include "prometheus/exposer.h"
+#include "prometheus/text_serializer.h"
+#include "transport/http/http_server.h"
 
 namespace inferd::metrics {
 
@@ -28,23 +30,31 @@ absl::StatusOr<std::unique_ptr<MetricsService>> MetricsService::Create(
   service->hardware_ = std::make_shared<HardwareCollector>(service->options_.hardware);
   service->hardware_->Sample(Clock::Real()->NowNanos());
 
-  const std::string& address = service->options_.address;
-  const std::string bind = address.find(':') != std::string::npos
-                               ? fmt::format("[{}]:{}", address, service->options_.port)
-                               : fmt::format("{}:{}", address, service->options_.port);
-  try {
-    service->exposer_ = std::make_unique<prometheus::Exposer>(bind, /*num_threads=*/2);
-  } catch (const std::exception& e) {
+  HttpServerOptions http;
+  http.address = service->options_.address;
+  http.port = service->options_.port;
+  http.thread_count = service->options_.thread_count;
+  http.max_input_size = 64 * 1024;  // GET /metrics has no body.
+  http.buffer_cache_bytes = 0;
+  http.socket_buffer_size = 0;
+  http.header_timeout_ms = service->options_.header_timeout_ms;
+  http.body_timeout_ms = service->options_.header_timeout_ms;
+  http.idle_timeout_ms = service->options_.idle_timeout_ms;
+  http.send_timeout_ms = service->options_.send_timeout_ms;
+  http.max_connections = service->options_.max_connections;
+  http.drain_timeout_ms = 1000;
+  http.name = "METRICS";
+  auto endpoint = HttpServer::Create(
+      [s = service.get()](HttpRequest request, HttpResponder respond) {
+        s->Handle(request, respond);
+      },
+      http);
+  if (!endpoint.ok()) {
     return absl::UnavailableError(
-        fmt::format("metrics endpoint cannot listen on {}: {}", bind, e.what()));
+        fmt::format("metrics endpoint: {}", std::string(endpoint.status().message())));
   }
-  const std::vector<int> ports = service->exposer_->GetListeningPorts();
-  if (ports.empty()) {
-    return absl::UnavailableError(fmt::format("metrics endpoint is not listening on {}", bind));
-  }
-  service->port_ = ports.front();
-  service->exposer_->RegisterCollectable(service->serving_);
-  service->exposer_->RegisterCollectable(service->hardware_);
+  service->endpoint_ = *std::move(endpoint);
+  service->port_ = service->endpoint_->port();
   service->sampler_ = std::thread([s = service.get()] { s->SampleLoop(); });
   return service;
 }
@@ -57,7 +67,35 @@ void MetricsService::Stop() {
     stop_ = true;
   }
   if (sampler_.joinable()) sampler_.join();
-  exposer_.reset();
+  if (endpoint_) endpoint_->Stop();
+}
+
+std::string MetricsService::Scrape() const {
+  std::vector<prometheus::MetricFamily> families = serving_->Collect();
+  std::vector<prometheus::MetricFamily> hardware = hardware_->Collect();
+  families.insert(families.end(), std::make_move_iterator(hardware.begin()),
+                  std::make_move_iterator(hardware.end()));
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+void MetricsService::Handle(const HttpRequest& request, const HttpResponder& respond) const {
+  const std::string_view target = request.target;
+  const std::string_view path = target.substr(0, target.find('?'));
+  HttpResponse response;
+  response.content_type = "text/plain; charset=utf-8";
+  if (path != "/metrics") {
+    response.status = 404;
+    response.json = "no endpoint here: Prometheus metrics are at /metrics\n";
+  } else if (request.method != "GET") {
+    response.status = 405;
+    response.allow = "GET";
+    response.json = fmt::format("method {} is not allowed for /metrics; use GET\n",
+                                QuoteClientText(request.method));
+  } else {
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.json = Scrape();
+  }
+  respond(std::move(response));
 }
 
 void MetricsService::SampleLoop() {

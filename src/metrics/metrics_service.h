@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// MetricsService: the Prometheus endpoint (GET /metrics, text format, prometheus-cpp's Exposer)
-// with the serving collector and the hardware collector behind it, and the thread that samples
-// the hardware every interval. Triton's --metrics-* flags map onto its Options.
+// MetricsService: the Prometheus endpoint (GET /metrics, text format) with the serving collector
+// and the hardware collector behind it, and the thread that samples the hardware every interval.
+// Triton's --metrics-* flags map onto its Options. The endpoint is served by the HTTP transport's
+// asynchronous server (its timeouts and limits included), so idle or slow connections cannot
+// hold a scrape up, as they did with prometheus-cpp's civetweb exposer (one thread per
+// connection: two idle connections made /metrics wait 30 s).
 #pragma once
 
 #include <memory>
@@ -13,9 +16,10 @@
 #include "absl/synchronization/mutex.h"
 #include "metrics/hardware_collector.h"
 #include "metrics/serving_collector.h"
+#include "transport/http/http_api.h"
 
-namespace prometheus {
-class Exposer;
+namespace inferd {
+class HttpServer;
 }
 
 namespace inferd::metrics {
@@ -26,6 +30,12 @@ struct MetricsServiceOptions {
   int interval_ms = 2000;       // Hardware sampling period (> 0).
   StatisticsSource statistics;  // Required.
   HardwareCollectorOptions hardware;
+  int thread_count = 1;  // I/O threads of the endpoint.
+  // The endpoint's connection timeouts and limit (see HttpServerOptions).
+  int header_timeout_ms = 10000;
+  int idle_timeout_ms = 60000;
+  int send_timeout_ms = 30000;
+  int max_connections = 1024;
 };
 
 class MetricsService {
@@ -41,14 +51,18 @@ class MetricsService {
   // Stops sampling and closes the listener. Idempotent.
   void Stop();
 
+  // The Prometheus text exposition of every metric now (what GET /metrics answers).
+  std::string Scrape() const;
+
  private:
   MetricsService() = default;
   void SampleLoop();
+  void Handle(const HttpRequest& request, const HttpResponder& respond) const;
 
   MetricsServiceOptions options_;
   std::shared_ptr<ServingCollector> serving_;
   std::shared_ptr<HardwareCollector> hardware_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<HttpServer> endpoint_;
   int port_ = 0;
 
   absl::Mutex mu_;

@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
+
+#include <vector>
 
 namespace inferd::metrics {
 namespace {
@@ -16,8 +19,13 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 // GET `path` from 127.0.0.1:`port` over a plain socket; the whole response.
-std::string HttpGet(int port, const std::string& path) {
+// `timeout_s` bounds each read (SO_RCVTIMEO; 0: none).
+std::string HttpGet(int port, const std::string& path, int timeout_s = 0) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (timeout_s > 0) {
+    timeval tv{timeout_s, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -69,6 +77,29 @@ TEST(MetricsService, UnknownPathIsNotFoundAndMetricsStillServe) {
   ASSERT_TRUE(service.ok()) << service.status();
   EXPECT_THAT(HttpGet((*service)->port(), "/nothing"), StartsWith("HTTP/1.1 404"));
   EXPECT_THAT(HttpGet((*service)->port(), "/metrics"), StartsWith("HTTP/1.1 200 OK"));
+}
+
+TEST(MetricsService, IdleConnectionsDoNotHoldUpAScrape) {
+  // civetweb's exposer gave each connection one of its 2 threads: two idle connections made
+  // /metrics wait 30 s. Now 100 of them change nothing.
+  auto service = MetricsService::Create(Options());
+  ASSERT_TRUE(service.ok()) << service.status();
+  std::vector<int> idle;
+  for (int i = 0; i < 100; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>((*service)->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    idle.push_back(fd);
+  }
+  // One of them has sent half a request.
+  (void)!write(idle[0], "GET /met", 8);
+  const std::string response = HttpGet((*service)->port(), "/metrics", /*timeout_s=*/10);
+  EXPECT_THAT(response, StartsWith("HTTP/1.1 200 OK"));
+  EXPECT_THAT(response, HasSubstr("nv_inference_request_success"));
+  for (int fd : idle) close(fd);
 }
 
 TEST(MetricsService, HardwareIsSampledEveryInterval) {

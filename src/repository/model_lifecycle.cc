@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/client_text.h"
 #include "repository/config_autocomplete.h"
 #include "repository/model_config.h"
 #include "spdlog/spdlog.h"
@@ -116,8 +117,8 @@ absl::Status ModelLifecycle::LoadLocked(std::string_view name) {
     const auto start = std::chrono::steady_clock::now();
     absl::StatusOr<std::shared_ptr<Servable>> servable = factory_->Create(*config, location);
     if (servable.ok() && *servable == nullptr) {
-      servable = absl::InternalError(absl::StrCat("model '", Sv(name), "' version ", version,
-                                                  ": the factory returned no model"));
+      servable = absl::InternalError(absl::StrCat("model ", QuoteClientText(name), " version ",
+                                                  version, ": the factory returned no model"));
     }
     if (!servable.ok()) {
       // The new build is abandoned; what was built of it never served a request.
@@ -195,7 +196,7 @@ absl::Status ModelLifecycle::UnloadLocked(std::string_view name, bool forget) {
     auto it = models_.find(name);
     if (it == models_.end() || it->second.versions.empty()) {
       if (forget && it != models_.end()) models_.erase(it);
-      return absl::NotFoundError(absl::StrCat("model '", Sv(name), "' is not loaded"));
+      return absl::NotFoundError(absl::StrCat("model ", QuoteClientText(name), " is not loaded"));
     }
     ModelEntry& entry = it->second;
     victims = std::move(entry.versions);
@@ -284,7 +285,8 @@ absl::StatusOr<ServableHandle> ModelLifecycle::Get(std::string_view name, int64_
         if (version == 0) return entry.versions.rbegin()->second;
         auto v = entry.versions.find(version);
         if (v != entry.versions.end()) return v->second;
-        return absl::NotFoundError(absl::StrCat("model '", Sv(name), "' has no version ", version));
+        return absl::NotFoundError(
+            absl::StrCat("model ", QuoteClientText(name), " has no version ", version));
       }
       std::string_view reason = entry.reason;
       if (entry.loading) {
@@ -292,15 +294,16 @@ absl::StatusOr<ServableHandle> ModelLifecycle::Get(std::string_view name, int64_
       } else if (!entry.unloading.empty()) {
         reason = "unloading";
       }
-      return absl::UnavailableError(absl::StrCat("model '", Sv(name), "' is not ready",
+      return absl::UnavailableError(absl::StrCat("model ", QuoteClientText(name), " is not ready",
                                                  reason.empty() ? "" : ": ", Sv(reason)));
     }
   }
   // Not known to the lifecycle: a model folder never loaded (explicit mode) or no model at all.
   if (repository_.ModelDir(name).ok()) {
-    return absl::UnavailableError(absl::StrCat("model '", Sv(name), "' is not ready: not loaded"));
+    return absl::UnavailableError(
+        absl::StrCat("model ", QuoteClientText(name), " is not ready: not loaded"));
   }
-  return absl::NotFoundError(absl::StrCat("unknown model: '", Sv(name), "'"));
+  return absl::NotFoundError(absl::StrCat("unknown model: ", QuoteClientText(name)));
 }
 
 absl::StatusOr<std::shared_ptr<const inference::ModelConfig>> ModelLifecycle::GetConfig(

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "core/client_text.h"
 
 namespace inferd {
 namespace fs = std::filesystem;
@@ -62,13 +63,13 @@ absl::StatusOr<std::vector<std::string>> ModelRepository::ListModels() const {
 
 absl::StatusOr<std::string> ModelRepository::ModelDir(std::string_view name) const {
   if (!IsValidModelName(name)) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid model name '", Sv(name), "'"));
+    return absl::InvalidArgumentError(absl::StrCat("invalid model name ", QuoteClientText(name)));
   }
   std::string dir = absl::StrCat(root_, "/", Sv(name));
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
-    return absl::NotFoundError(
-        absl::StrCat("model '", Sv(name), "' is not in the model repository '", root_, "'"));
+    return absl::NotFoundError(absl::StrCat("model ", QuoteClientText(name),
+                                            " is not in the model repository '", root_, "'"));
   }
   return dir;
 }

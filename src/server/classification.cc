@@ -9,6 +9,7 @@
 #include <numeric>
 #include <type_traits>
 
+#include "core/client_text.h"
 #include "fmt/format.h"
 #include "inferd/tensor.h"
 
@@ -135,9 +136,9 @@ absl::StatusOr<int64_t> ClassificationCount(const RequestedOutput& output, std::
   }
   if (count < 0) {
     return absl::InvalidArgumentError(
-        fmt::format("output '{}' of model '{}': parameter 'classification' must be a "
+        fmt::format("output {} of model {}: parameter 'classification' must be a "
                     "non-negative integer (the number of classes to return)",
-                    output.name, model));
+                    QuoteClientText(output.name), QuoteClientText(model)));
   }
   return count;
 }
@@ -151,15 +152,16 @@ absl::StatusOr<InferOutput> Classify(const InferOutput& raw, int64_t count, bool
                                      const std::vector<std::string>* labels) {
   if (!IsClassifiable(raw.datatype)) {
     return absl::InvalidArgumentError(
-        fmt::format("class result not available for output '{}' due to unsupported type '{}'",
-                    raw.name, DataTypeName(raw.datatype)));
+        fmt::format("class result not available for output {} due to unsupported type {}",
+                    QuoteClientText(raw.name), QuoteClientText(DataTypeName(raw.datatype))));
   }
   const size_t element_size = DataTypeByteSize(raw.datatype);
   const std::optional<int64_t> elements = ElementCount(raw.shape);
   if (!elements || static_cast<uint64_t>(*elements) * element_size != raw.byte_size) {
     return absl::InternalError(
-        fmt::format("output '{}' has {} bytes, which does not match its shape {} of {}", raw.name,
-                    raw.byte_size, ShapeToString(raw.shape), DataTypeName(raw.datatype)));
+        fmt::format("output {} has {} bytes, which does not match its shape {} of {}",
+                    QuoteClientText(raw.name), raw.byte_size, ShapeToString(raw.shape),
+                    DataTypeName(raw.datatype)));
   }
   const bool per_batch_item = batched && !raw.shape.empty();
   const size_t items = per_batch_item ? static_cast<size_t>(raw.shape[0]) : 1;
@@ -229,9 +231,9 @@ absl::StatusOr<std::vector<std::string>> ReadLabelFile(const std::string& model_
   const fs::path relative(label_filename);
   auto outside = [&] {
     return absl::InvalidArgumentError(fmt::format(
-        "model '{}': label_filename '{}' of output '{}' is outside the model directory; name a "
+        "model {}: label_filename '{}' of output {} is outside the model directory; name a "
         "file inside '{}'",
-        model, label_filename, output, model_dir));
+        QuoteClientText(model), label_filename, QuoteClientText(output), model_dir));
   };
   if (label_filename.empty() || relative.is_absolute()) return outside();
   for (const fs::path& part : relative) {
@@ -240,32 +242,33 @@ absl::StatusOr<std::vector<std::string>> ReadLabelFile(const std::string& model_
   std::error_code ec;
   const fs::path dir = fs::canonical(model_dir, ec);
   if (ec) {
-    return absl::NotFoundError(
-        fmt::format("model '{}': cannot resolve the model directory '{}'", model, model_dir));
+    return absl::NotFoundError(fmt::format("model {}: cannot resolve the model directory '{}'",
+                                           QuoteClientText(model), model_dir));
   }
   const fs::path file = fs::canonical(dir / relative, ec);
   if (ec) {
     return absl::InvalidArgumentError(
-        fmt::format("model '{}': label file '{}' of output '{}' does not exist in '{}'", model,
-                    label_filename, output, model_dir));
+        fmt::format("model {}: label file '{}' of output {} does not exist in '{}'",
+                    QuoteClientText(model), label_filename, QuoteClientText(output), model_dir));
   }
   // A symbolic link must not lead out of the model directory either.
   const auto [dir_end, file_it] = std::mismatch(dir.begin(), dir.end(), file.begin(), file.end());
   if (dir_end != dir.end() || file_it == file.end()) return outside();
   if (!fs::is_regular_file(file, ec)) {
     return absl::InvalidArgumentError(
-        fmt::format("model '{}': label file '{}' of output '{}' is not a regular file", model,
-                    label_filename, output));
+        fmt::format("model {}: label file '{}' of output {} is not a regular file",
+                    QuoteClientText(model), label_filename, QuoteClientText(output)));
   }
   if (fs::file_size(file, ec) > kMaxLabelFileBytes) {
-    return absl::InvalidArgumentError(
-        fmt::format("model '{}': label file '{}' of output '{}' is larger than {} bytes", model,
-                    label_filename, output, kMaxLabelFileBytes));
+    return absl::InvalidArgumentError(fmt::format(
+        "model {}: label file '{}' of output {} is larger than {} bytes", QuoteClientText(model),
+        label_filename, QuoteClientText(output), kMaxLabelFileBytes));
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    return absl::InvalidArgumentError(fmt::format(
-        "model '{}': cannot read label file '{}' of output '{}'", model, label_filename, output));
+    return absl::InvalidArgumentError(
+        fmt::format("model {}: cannot read label file '{}' of output {}", QuoteClientText(model),
+                    label_filename, QuoteClientText(output)));
   }
   std::vector<std::string> labels;
   std::string line;

@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "core/client_text.h"
 #include "core/clock.h"
 #include "fmt/format.h"
 #include "server/classification.h"
@@ -53,7 +54,7 @@ absl::Status ApplyClassifications(const LoadedModel& model, InferPayload& payloa
       auto classified = Classify(out, count, batched, model.Labels(name));
       if (!classified.ok()) {
         return absl::Status(classified.status().code(),
-                            fmt::format("model '{}': {}", model.config().name(),
+                            fmt::format("model {}: {}", QuoteClientText(model.config().name()),
                                         std::string(classified.status().message())));
       }
       out = *std::move(classified);
@@ -245,10 +246,10 @@ absl::StatusOr<std::shared_ptr<const inference::ModelConfig>> InferenceServer::G
 
 absl::Status InferenceServer::LoadModel(std::string_view name) {
   if (options_.control_mode == ModelControlMode::kNone) {
-    return absl::FailedPreconditionError(fmt::format(
-        "cannot load model '{}': model control mode is 'none'; start inferd with "
-        "--model-control-mode=explicit to load and unload models through the API",
-        name));
+    return absl::FailedPreconditionError(
+        fmt::format("cannot load model {}: model control mode is 'none'; start inferd with "
+                    "--model-control-mode=explicit to load and unload models through the API",
+                    QuoteClientText(name)));
   }
   if (shutting_down_.load()) return absl::UnavailableError("inferd is shutting down");
   return lifecycle_->Load(name);
@@ -256,10 +257,10 @@ absl::Status InferenceServer::LoadModel(std::string_view name) {
 
 absl::Status InferenceServer::UnloadModel(std::string_view name) {
   if (options_.control_mode == ModelControlMode::kNone) {
-    return absl::FailedPreconditionError(fmt::format(
-        "cannot unload model '{}': model control mode is 'none'; start inferd with "
-        "--model-control-mode=explicit to load and unload models through the API",
-        name));
+    return absl::FailedPreconditionError(
+        fmt::format("cannot unload model {}: model control mode is 'none'; start inferd with "
+                    "--model-control-mode=explicit to load and unload models through the API",
+                    QuoteClientText(name)));
   }
   return lifecycle_->Unload(name);
 }

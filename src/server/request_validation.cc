@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/client_text.h"
 #include "fmt/format.h"
 #include "server/classification.h"
 
@@ -41,15 +42,15 @@ absl::StatusOr<Shape> ApplyReshape(const std::string& model, const inference::Mo
   Shape reshaped = DimsOf(dims);
   if (variable >= 0) {
     if (known == 0 || elements % known != 0) {
-      return Invalid(fmt::format("input '{}' for model '{}' with shape {} cannot be reshaped to {}",
-                                 input.name(), model, ShapeToString(request_shape),
-                                 ShapeToString(reshaped)));
+      return Invalid(fmt::format("input {} for model {} with shape {} cannot be reshaped to {}",
+                                 QuoteClientText(input.name()), QuoteClientText(model),
+                                 ShapeToString(request_shape), ShapeToString(reshaped)));
     }
     reshaped[static_cast<size_t>(variable)] = elements / known;
   } else if (known != elements) {
-    return Invalid(fmt::format("input '{}' for model '{}' with shape {} cannot be reshaped to {}",
-                               input.name(), model, ShapeToString(request_shape),
-                               ShapeToString(reshaped)));
+    return Invalid(fmt::format("input {} for model {} with shape {} cannot be reshaped to {}",
+                               QuoteClientText(input.name()), QuoteClientText(model),
+                               ShapeToString(request_shape), ShapeToString(reshaped)));
   }
   target.insert(target.end(), reshaped.begin(), reshaped.end());
   return target;
@@ -62,7 +63,7 @@ absl::StatusOr<int64_t> IntegerParameter(const Parameters& parameters, std::stri
   if (const auto* d = std::get_if<double>(&it->second)) {
     if (*d == static_cast<double>(static_cast<int64_t>(*d))) return static_cast<int64_t>(*d);
   }
-  return Invalid(fmt::format("request parameter '{}' must be an integer", name));
+  return Invalid(fmt::format("request parameter {} must be an integer", QuoteClientText(name)));
 }
 
 }  // namespace
@@ -83,21 +84,22 @@ absl::Status ValidateAndPrepare(const inference::ModelConfig& config, InferPaylo
       }
     }
     if (index < 0) {
-      return Invalid(
-          fmt::format("unexpected inference input '{}' for model '{}'", in.name, model));
+      return Invalid(fmt::format("unexpected inference input {} for model {}",
+                                 QuoteClientText(in.name), QuoteClientText(model)));
     }
     if (by_config[static_cast<size_t>(index)] != nullptr) {
-      return Invalid(fmt::format("input '{}' appears more than once in the request for model '{}'",
-                                 in.name, model));
+      return Invalid(fmt::format("input {} appears more than once in the request for model {}",
+                                 QuoteClientText(in.name), QuoteClientText(model)));
     }
     by_config[static_cast<size_t>(index)] = &in;
   }
   for (int i = 0; i < config.input_size(); ++i) {
     if (by_config[static_cast<size_t>(i)] == nullptr && !config.input(i).optional()) {
-      return Invalid(fmt::format("expected {} inputs but got {} inputs for model '{}': missing "
-                                 "input '{}'",
-                                 config.input_size(), request.inputs.size(), model,
-                                 config.input(i).name()));
+      return Invalid(
+          fmt::format("expected {} inputs but got {} inputs for model {}: missing "
+                      "input {}",
+                      config.input_size(), request.inputs.size(), QuoteClientText(model),
+                      QuoteClientText(config.input(i).name())));
     }
   }
 
@@ -112,15 +114,18 @@ absl::Status ValidateAndPrepare(const inference::ModelConfig& config, InferPaylo
     const inference::ModelInput& spec = config.input(static_cast<int>(i));
     const auto expected_type = DataTypeFromConfigValue(spec.data_type());
     if (!expected_type || in->datatype != *expected_type) {
-      return Invalid(fmt::format("inference input '{}' data-type is '{}', but model '{}' expects "
-                                 "'{}'",
-                                 in->name, DataTypeName(in->datatype), model,
-                                 expected_type ? DataTypeName(*expected_type) : "INVALID"));
+      return Invalid(
+          fmt::format("inference input {} data-type is {}, but model {} expects "
+                      "{}",
+                      QuoteClientText(in->name), QuoteClientText(DataTypeName(in->datatype)),
+                      QuoteClientText(model),
+                      QuoteClientText(expected_type ? DataTypeName(*expected_type) : "INVALID")));
     }
     for (int64_t d : in->shape) {
       if (d < 0) {
-        return Invalid(fmt::format("input '{}' for model '{}' has a negative dimension in shape {}",
-                                   in->name, model, ShapeToString(in->shape)));
+        return Invalid(fmt::format("input {} for model {} has a negative dimension in shape {}",
+                                   QuoteClientText(in->name), QuoteClientText(model),
+                                   ShapeToString(in->shape)));
       }
     }
     const Shape dims = DimsOf(spec.dims());
@@ -129,51 +134,60 @@ absl::Status ValidateAndPrepare(const inference::ModelConfig& config, InferPaylo
     if (batched) {
       expected_shape.insert(expected_shape.begin(), -1);
       if (in->shape.size() != dims.size() + 1) {
-        return Invalid(fmt::format("unexpected shape for input '{}' for model '{}'. Expected {}, "
-                                   "got {}",
-                                   in->name, model, ShapeToString(expected_shape),
-                                   ShapeToString(in->shape)));
+        return Invalid(
+            fmt::format("unexpected shape for input {} for model {}. Expected {}, "
+                        "got {}",
+                        QuoteClientText(in->name), QuoteClientText(model),
+                        ShapeToString(expected_shape), ShapeToString(in->shape)));
       }
       const int64_t this_batch = in->shape[0];
       if (this_batch < 1 || this_batch > config.max_batch_size()) {
-        return Invalid(fmt::format("inference request batch-size must be <= {} for '{}' (input "
-                                   "'{}' has batch size {})",
-                                   config.max_batch_size(), model, in->name, this_batch));
+        return Invalid(
+            fmt::format("inference request batch-size must be <= {} for {} (input "
+                        "{} has batch size {})",
+                        config.max_batch_size(), QuoteClientText(model), QuoteClientText(in->name),
+                        this_batch));
       }
       if (batch >= 0 && this_batch != batch) {
-        return Invalid(fmt::format("inputs of a request to model '{}' must share one batch size: "
-                                   "input '{}' has {}, another input has {}",
-                                   model, in->name, this_batch, batch));
+        return Invalid(
+            fmt::format("inputs of a request to model {} must share one batch size: "
+                        "input {} has {}, another input has {}",
+                        QuoteClientText(model), QuoteClientText(in->name), this_batch, batch));
       }
       batch = this_batch;
       element_shape = element_shape.subspan(1);
     }
     if (!ShapeMatchesDims(element_shape, dims)) {
-      return Invalid(fmt::format("unexpected shape for input '{}' for model '{}'. Expected {}, got "
-                                 "{}",
-                                 in->name, model, ShapeToString(expected_shape),
-                                 ShapeToString(in->shape)));
+      return Invalid(
+          fmt::format("unexpected shape for input {} for model {}. Expected {}, got "
+                      "{}",
+                      QuoteClientText(in->name), QuoteClientText(model),
+                      ShapeToString(expected_shape), ShapeToString(in->shape)));
     }
     const std::optional<int64_t> elements = ElementCount(in->shape);
     if (!elements) {
-      return Invalid(fmt::format("shape {} of input '{}' for model '{}' is too large",
-                                 ShapeToString(in->shape), in->name, model));
+      return Invalid(fmt::format("shape {} of input {} for model {} is too large",
+                                 ShapeToString(in->shape), QuoteClientText(in->name),
+                                 QuoteClientText(model)));
     }
     if (in->data == nullptr && in->byte_size > 0) {
-      return Invalid(fmt::format("input '{}' for model '{}' has no data", in->name, model));
+      return Invalid(fmt::format("input {} for model {} has no data", QuoteClientText(in->name),
+                                 QuoteClientText(model)));
     }
     if (in->datatype == DataType::kBytes) {
       auto parsed = ParseBytesTensor({in->data, in->byte_size}, *elements);
       if (!parsed.ok()) {
-        return Invalid(fmt::format("input '{}' for model '{}': {}", in->name, model,
-                                   std::string(parsed.status().message())));
+        return Invalid(fmt::format("input {} for model {}: {}", QuoteClientText(in->name),
+                                   QuoteClientText(model), std::string(parsed.status().message())));
       }
     } else {
       auto expected_bytes = FixedTensorByteSize(in->datatype, in->shape);
       if (!expected_bytes.ok() || *expected_bytes != in->byte_size) {
-        return Invalid(fmt::format("input byte size mismatch for input '{}' for model '{}'. "
-                                   "Expected {}, got {}",
-                                   in->name, model, expected_bytes.value_or(0), in->byte_size));
+        return Invalid(
+            fmt::format("input byte size mismatch for input {} for model {}. "
+                        "Expected {}, got {}",
+                        QuoteClientText(in->name), QuoteClientText(model),
+                        expected_bytes.value_or(0), in->byte_size));
       }
     }
     if (spec.has_reshape()) {
@@ -197,8 +211,8 @@ absl::Status ValidateAndPrepare(const inference::ModelConfig& config, InferPaylo
       const auto spec = std::find_if(config.output().begin(), config.output().end(),
                                      [&](const auto& o) { return o.name() == out.name; });
       if (spec == config.output().end()) {
-        return Invalid(
-            fmt::format("unexpected inference output '{}' for model '{}'", out.name, model));
+        return Invalid(fmt::format("unexpected inference output {} for model {}",
+                                   QuoteClientText(out.name), QuoteClientText(model)));
       }
       auto classes = ClassificationCount(out, model);
       if (!classes.ok()) return classes.status();
@@ -207,22 +221,23 @@ absl::Status ValidateAndPrepare(const inference::ModelConfig& config, InferPaylo
             DataTypeFromConfigValue(spec->data_type()).value_or(DataType::kInvalid);
         if (!IsClassifiable(type)) {
           return Invalid(
-              fmt::format("class result not available for output '{}' of model '{}' "
-                          "due to unsupported type '{}'",
-                          out.name, model, DataTypeName(type)));
+              fmt::format("class result not available for output {} of model {} "
+                          "due to unsupported type {}",
+                          QuoteClientText(out.name), QuoteClientText(model),
+                          QuoteClientText(DataTypeName(type))));
         }
         if (out.parameters.contains("shared_memory_region")) {
           return Invalid(
-              fmt::format("output '{}' of model '{}' can't set both "
+              fmt::format("output {} of model {} can't set both "
                           "'shared_memory_region' and 'classification'",
-                          out.name, model));
+                          QuoteClientText(out.name), QuoteClientText(model)));
         }
         payload.classifications.emplace_back(out.name, *classes);
       }
       if (std::find(payload.requested_outputs.begin(), payload.requested_outputs.end(),
                     out.name) != payload.requested_outputs.end()) {
-        return Invalid(fmt::format("output '{}' is requested more than once for model '{}'",
-                                   out.name, model));
+        return Invalid(fmt::format("output {} is requested more than once for model {}",
+                                   QuoteClientText(out.name), QuoteClientText(model)));
       }
       payload.requested_outputs.push_back(out.name);
     }
@@ -233,9 +248,10 @@ absl::Status ValidateAndPrepare(const inference::ModelConfig& config, InferPaylo
   auto timeout = IntegerParameter(request.parameters, "timeout");
   if (!timeout.ok()) return timeout.status();
   if (*priority < 0 || *timeout < 0) {
-    return Invalid(fmt::format("request parameters 'priority' and 'timeout' must not be negative "
-                               "(model '{}')",
-                               model));
+    return Invalid(
+        fmt::format("request parameters 'priority' and 'timeout' must not be negative "
+                    "(model {})",
+                    QuoteClientText(model)));
   }
   payload.priority = *priority;
   payload.timeout_micros = *timeout;

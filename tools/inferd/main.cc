@@ -85,6 +85,33 @@ int Run(int argc, char** argv) {
   app.add_option("--http-socket-buffer-size", http_options.socket_buffer_size,
                  "SO_RCVBUF/SO_SNDBUF of HTTP connections in bytes (default 4 MiB, applied where "
                  "net.core.rmem_max/wmem_max allow it; 0: the kernel's autotuning)");
+  app.add_option("--http-header-timeout-ms", http_options.header_timeout_ms,
+                 "A request's header must arrive within this many ms of the connection's start "
+                 "or of the request's first byte, else 408 and close (default 10000; 0: none)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--http-body-timeout-ms", http_options.body_timeout_ms,
+                 "A request's body must arrive within this many ms of its header, else 408 and "
+                 "close (default 30000; 0: none)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--http-idle-timeout-ms", http_options.idle_timeout_ms,
+                 "A keep-alive connection with no request for this many ms is closed (default "
+                 "60000; 0: none)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--http-send-timeout-ms", http_options.send_timeout_ms,
+                 "A response not taken by its client within this many ms closes the connection "
+                 "(default 30000; 0: none)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--http-max-connections", http_options.max_connections,
+                 "Open HTTP connections beyond this are answered 503 and closed (default 4096)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--http-max-unsent-bytes", http_options.max_unsent_bytes,
+                 "Bytes of responses waiting for clients that read slowly, server-wide; past "
+                 "it a further response gets 503 (default 512 MiB)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--http-drain-timeout-ms", http_options.drain_timeout_ms,
+                 "On SIGTERM, wait at most this many ms for HTTP responses still being written "
+                 "(default 5000)")
+      ->check(CLI::NonNegativeNumber);
   bool allow_metrics = true;
   inferd::metrics::MetricsServiceOptions metrics_options;
   app.add_option("--allow-metrics", allow_metrics,
@@ -186,7 +213,6 @@ int Run(int argc, char** argv) {
   }
   std::unique_ptr<inferd::metrics::MetricsService> metrics_service;
   if (allow_metrics) {
-    const std::string metrics_address = metrics_options.address;
     metrics_options.statistics = [s = server->get()] {
       auto stats = s->Statistics("", 0);
       return stats.ok() ? *std::move(stats) : std::vector<inferd::ModelStatistics>{};
@@ -197,7 +223,6 @@ int Run(int argc, char** argv) {
       return 1;
     }
     metrics_service = *std::move(started);
-    spdlog::info("METRICS server listening on {}:{}", metrics_address, metrics_service->port());
   }
   std::unique_ptr<inferd::IpcServer> ipc_server;
   if (!ipc_socket_path.empty()) {

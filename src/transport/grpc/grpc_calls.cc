@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "core/client_text.h"
 #include "core/exception_boundary.h"
 #include "fmt/format.h"
 #include "inferd/status.h"
@@ -19,7 +20,7 @@ namespace inferd::grpc_transport {
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   return grpc::Status(static_cast<grpc::StatusCode>(GrpcCodeFromStatusCode(status.code())),
-                      std::string(status.message()));
+                      SafeErrorMessage(std::string(status.message())));
 }
 
 void CallContext::RequestIfAccepting(const std::function<void()>& request) {

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "core/client_text.h"
 #include "fmt/format.h"
 #include "server/inference_server.h"
 #include "transport/grpc/infer_codec.h"
@@ -20,9 +21,9 @@ void SetDuration(const DurationStat& from, inference::StatisticDuration* to) {
 grpc::Status CheckRepositoryName(const std::string& name) {
   if (name.empty()) return grpc::Status::OK;
   return ToGrpcStatus(absl::InvalidArgumentError(
-      fmt::format("repository_name '{}' is not supported: inferd serves one repository, leave "
+      fmt::format("repository_name {} is not supported: inferd serves one repository, leave "
                   "repository_name empty",
-                  name)));
+                  QuoteClientText(name))));
 }
 
 grpc::Status CheckModelName(const std::string& name, std::string_view field) {
@@ -162,9 +163,9 @@ grpc::Status HandleRepositoryModelLoad(CallContext& c,
   for (const auto& [key, value] : request.parameters()) {
     // UNIMPLEMENTED, as HTTP's 501 for the same request.
     return ToGrpcStatus(absl::UnimplementedError(
-        fmt::format("load parameter '{}' for model '{}' is not supported: inferd loads models "
+        fmt::format("load parameter {} for model {} is not supported: inferd loads models "
                     "only from the repository's files",
-                    key, request.model_name())));
+                    QuoteClientText(key), QuoteClientText(request.model_name()))));
   }
   return ToGrpcStatus(c.inference().LoadModel(request.model_name()));
 }
@@ -177,8 +178,9 @@ grpc::Status HandleRepositoryModelUnload(CallContext& c,
   for (const auto& [key, value] : request.parameters()) {
     // No ensembles, hence no dependents: unload_dependents changes nothing.
     if (key == "unload_dependents") continue;
-    return ToGrpcStatus(absl::UnimplementedError(fmt::format(
-        "unload parameter '{}' for model '{}' is not supported", key, request.model_name())));
+    return ToGrpcStatus(absl::UnimplementedError(
+        fmt::format("unload parameter {} for model {} is not supported", QuoteClientText(key),
+                    QuoteClientText(request.model_name()))));
   }
   return ToGrpcStatus(c.inference().UnloadModel(request.model_name()));
 }

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/client_text.h"
 #include "fmt/format.h"
 #include "inferd/tensor.h"
 
@@ -73,8 +74,8 @@ absl::StatusOr<std::string> Pack(const Values& values, std::string_view input, c
     if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool> &&
                   !std::is_same_v<std::decay_t<decltype(v)>, bool>) {
       if (!std::in_range<T>(v)) {
-        return Invalid(fmt::format("input '{}': value {} at contents.{}[{}] does not fit {}", input,
-                                   v, field, i, DataTypeName(type)));
+        return Invalid(fmt::format("input {}: value {} at contents.{}[{}] does not fit {}",
+                                   QuoteClientText(input), v, field, i, DataTypeName(type)));
       }
     }
     const T t = static_cast<T>(v);
@@ -116,9 +117,9 @@ absl::StatusOr<std::string> PackContents(const InferTensorContents& c, DataType 
     }
     default:
       return Invalid(
-          fmt::format("input '{}' has datatype {}, which has no typed contents; send "
+          fmt::format("input {} has datatype {}, which has no typed contents; send "
                       "it in raw_input_contents",
-                      input, DataTypeName(type)));
+                      QuoteClientText(input), DataTypeName(type)));
   }
 }
 
@@ -173,15 +174,15 @@ absl::Status UnpackContents(DataType type, std::string_view bytes, std::string_v
       auto elements =
           ParseBytesTensor({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()});
       if (!elements.ok()) {
-        return absl::InternalError(
-            fmt::format("output '{}': {}", output, std::string(elements.status().message())));
+        return absl::InternalError(fmt::format("output {}: {}", QuoteClientText(output),
+                                               std::string(elements.status().message())));
       }
       for (std::string_view e : *elements) c.add_bytes_contents(std::string(e));
       return absl::OkStatus();
     }
     default:
-      return absl::InternalError(
-          fmt::format("output '{}' of datatype {} has no typed form", output, DataTypeName(type)));
+      return absl::InternalError(fmt::format("output {} of datatype {} has no typed form",
+                                             QuoteClientText(output), DataTypeName(type)));
   }
 }
 
@@ -192,17 +193,19 @@ absl::StatusOr<InferInput> DecodeInput(const inference::ModelInferRequest::Infer
   InferInput in;
   in.name = tensor.name();
   if (in.name.empty()) {
-    return Invalid(fmt::format("an input of the request for model '{}' has an empty name", model));
+    return Invalid(fmt::format("an input of the request for model {} has an empty name",
+                               QuoteClientText(model)));
   }
   const auto type = DataTypeFromName(tensor.datatype());
   if (!type) {
-    return Invalid(fmt::format("input '{}' for model '{}' has an unknown datatype '{}'", in.name,
-                               model, tensor.datatype()));
+    return Invalid(fmt::format("input {} for model {} has an unknown datatype {}",
+                               QuoteClientText(in.name), QuoteClientText(model),
+                               QuoteClientText(tensor.datatype())));
   }
   in.datatype = *type;
   in.shape.assign(tensor.shape().begin(), tensor.shape().end());
-  if (absl::Status s =
-          DecodeParameters(tensor.parameters(), fmt::format("input '{}'", in.name), in.parameters);
+  if (absl::Status s = DecodeParameters(
+          tensor.parameters(), fmt::format("input {}", QuoteClientText(in.name)), in.parameters);
       !s.ok()) {
     return s;
   }
@@ -210,9 +213,9 @@ absl::StatusOr<InferInput> DecodeInput(const inference::ModelInferRequest::Infer
   if (raw != nullptr) {
     if (has_typed) {
       return Invalid(
-          fmt::format("input '{}' for model '{}' has both raw_input_contents and typed "
+          fmt::format("input {} for model {} has both raw_input_contents and typed "
                       "contents; send its data in one of them",
-                      in.name, model));
+                      QuoteClientText(in.name), QuoteClientText(model)));
     }
     in.data = reinterpret_cast<const std::byte*>(raw->data());
     in.byte_size = raw->size();
@@ -220,37 +223,40 @@ absl::StatusOr<InferInput> DecodeInput(const inference::ModelInferRequest::Infer
   }
   const std::optional<int64_t> elements = ElementCount(in.shape);
   if (!elements) {
-    return Invalid(fmt::format("input '{}' for model '{}' has an invalid shape {}", in.name, model,
+    return Invalid(fmt::format("input {} for model {} has an invalid shape {}",
+                               QuoteClientText(in.name), QuoteClientText(model),
                                ShapeToString(in.shape)));
   }
   if (!has_typed) {
     // Triton's shared-memory extension: the bytes are in the named region.
     if (*elements == 0 || in.parameters.contains("shared_memory_region")) return in;
     return Invalid(
-        fmt::format("input '{}' for model '{}' has no data: set raw_input_contents or "
+        fmt::format("input {} for model {} has no data: set raw_input_contents or "
                     "contents",
-                    in.name, model));
+                    QuoteClientText(in.name), QuoteClientText(model)));
   }
   typed = true;
   const char* field = ContentsFieldName(in.datatype);
   if (field == nullptr) {
     return Invalid(
-        fmt::format("input '{}' for model '{}' has datatype {}, which has no typed "
+        fmt::format("input {} for model {} has datatype {}, which has no typed "
                     "contents; send it in raw_input_contents",
-                    in.name, model, DataTypeName(in.datatype)));
+                    QuoteClientText(in.name), QuoteClientText(model), DataTypeName(in.datatype)));
   }
   for (const auto& [name, count] : FilledFields(tensor.contents())) {
     if (std::string_view(name) != field) {
       return Invalid(
-          fmt::format("input '{}' for model '{}' has datatype {}, whose values go in "
+          fmt::format("input {} for model {} has datatype {}, whose values go in "
                       "contents.{}, but contents.{} is set",
-                      in.name, model, DataTypeName(in.datatype), field, name));
+                      QuoteClientText(in.name), QuoteClientText(model), DataTypeName(in.datatype),
+                      field, name));
     }
     if (count != *elements) {
       return Invalid(
-          fmt::format("input '{}' for model '{}' has shape {} ({} elements), but "
+          fmt::format("input {} for model {} has shape {} ({} elements), but "
                       "contents.{} has {} values",
-                      in.name, model, ShapeToString(in.shape), *elements, field, count));
+                      QuoteClientText(in.name), QuoteClientText(model), ShapeToString(in.shape),
+                      *elements, field, count));
     }
   }
   auto packed = PackContents(tensor.contents(), in.datatype, in.name);
@@ -270,9 +276,9 @@ absl::StatusOr<int64_t> ParseModelVersion(std::string_view version, std::string_
   const auto [end, ec] = std::from_chars(version.data(), version.data() + version.size(), value);
   if (ec != std::errc() || end != version.data() + version.size() || value < 1) {
     return Invalid(
-        fmt::format("{} '{}' is not a valid model version: expected a positive "
+        fmt::format("{} {} is not a valid model version: expected a positive "
                     "integer or empty for the latest",
-                    field, version));
+                    field, QuoteClientText(version)));
   }
   return value;
 }
@@ -296,14 +302,15 @@ absl::Status DecodeParameters(const google::protobuf::Map<std::string, InferPara
       case InferParameter::kUint64Param:
         if (value.uint64_param() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
           return Invalid(
-              fmt::format("{} parameter '{}': uint64_param {} is larger than the "
+              fmt::format("{} parameter {}: uint64_param {} is larger than the "
                           "largest supported value {}",
-                          where, key, value.uint64_param(), std::numeric_limits<int64_t>::max()));
+                          where, QuoteClientText(key), value.uint64_param(),
+                          std::numeric_limits<int64_t>::max()));
         }
         to[key] = static_cast<int64_t>(value.uint64_param());
         break;
       default:
-        return Invalid(fmt::format("{} parameter '{}' has no value", where, key));
+        return Invalid(fmt::format("{} parameter {} has no value", where, QuoteClientText(key)));
     }
   }
   return absl::OkStatus();
@@ -350,8 +357,9 @@ absl::StatusOr<DecodedInferRequest> DecodeInferRequest(
   if (raw && message.raw_input_contents_size() != message.inputs_size()) {
     return Invalid(
         fmt::format("expected {} raw_input_contents (one per input, in the order of "
-                    "inputs) for model '{}', but got {}",
-                    message.inputs_size(), request.model_name, message.raw_input_contents_size()));
+                    "inputs) for model {}, but got {}",
+                    message.inputs_size(), QuoteClientText(request.model_name),
+                    message.raw_input_contents_size()));
   }
   request.inputs.reserve(static_cast<size_t>(message.inputs_size()));
   for (int i = 0; i < message.inputs_size(); ++i) {
@@ -364,7 +372,8 @@ absl::StatusOr<DecodedInferRequest> DecodeInferRequest(
   for (const auto& out : message.outputs()) {
     RequestedOutput requested;
     requested.name = out.name();
-    if (absl::Status s = DecodeParameters(out.parameters(), fmt::format("output '{}'", out.name()),
+    if (absl::Status s = DecodeParameters(out.parameters(),
+                                          fmt::format("output {}", QuoteClientText(out.name())),
                                           requested.parameters);
         !s.ok()) {
       return s;

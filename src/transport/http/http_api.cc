@@ -8,13 +8,14 @@
 
 #include "codec/json_document.h"
 #include "codec/kserve_json.h"
+#include "core/client_text.h"
 #include "core/exception_boundary.h"
 #include "fmt/format.h"
 #include "inferd/status.h"
 #include "rapidjson/document.h"
-#include "transport/shm/shm_region_registry.h"
 #include "transport/http/http_compression.h"
 #include "transport/http/model_config_json.h"
+#include "transport/shm/shm_region_registry.h"
 
 namespace inferd {
 namespace {
@@ -75,8 +76,8 @@ absl::StatusOr<int64_t> ParseVersion(std::string_view text) {
   int64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || end != text.data() + text.size() || v <= 0) {
-    return absl::InvalidArgumentError(
-        fmt::format("model version '{}' in the URL is not a positive integer", text));
+    return absl::InvalidArgumentError(fmt::format(
+        "model version {} in the URL is not a positive integer", QuoteClientText(text)));
   }
   return v;
 }
@@ -86,7 +87,7 @@ absl::StatusOr<int64_t> ParseLength(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || end != text.data() + text.size() || v < 0) {
     return absl::InvalidArgumentError(fmt::format(
-        "Inference-Header-Content-Length '{}' is not a non-negative integer", text));
+        "Inference-Header-Content-Length {} is not a non-negative integer", QuoteClientText(text)));
   }
   return v;
 }
@@ -114,8 +115,8 @@ absl::StatusOr<InferRequest> RawBinaryRequest(const inference::ModelConfig& conf
   if (config.input_size() != 1) {
     return absl::InvalidArgumentError(fmt::format(
         "a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly "
-        "one input; model '{}' has {}",
-        config.name(), config.input_size()));
+        "one input; model {} has {}",
+        QuoteClientText(config.name()), config.input_size()));
   }
   const auto& spec = config.input(0);
   const DataType type = DataTypeFromConfigValue(spec.data_type()).value_or(DataType::kInvalid);
@@ -130,9 +131,9 @@ absl::StatusOr<InferRequest> RawBinaryRequest(const inference::ModelConfig& conf
         known *= shape[i];
       } else if (variable >= 0) {
         return absl::InvalidArgumentError(fmt::format(
-            "a raw binary request cannot infer the shape of input '{}' of model '{}': it has "
+            "a raw binary request cannot infer the shape of input {} of model {}: it has "
             "more than one variable dimension",
-            spec.name(), config.name()));
+            QuoteClientText(spec.name()), QuoteClientText(config.name())));
       } else {
         variable = static_cast<int>(i);
       }
@@ -290,8 +291,8 @@ void HttpApi::HandleRequest(HttpRequest request, HttpResponder respond) const {
   }
   const auto segments = PathSegments(request.target);
   if (!segments) {
-    respond(ErrorResponse(400, fmt::format("malformed percent-escape in URL '{}'",
-                                           request.target.substr(0, 200))));
+    respond(ErrorResponse(400, fmt::format("malformed percent-escape in URL {}",
+                                           QuoteClientText(request.target.substr(0, 200)))));
     return;
   }
   if (segments->size() >= 2 && (*segments)[0] == "v2" && (*segments)[1] == "systemsharedmemory") {
@@ -301,8 +302,8 @@ void HttpApi::HandleRequest(HttpRequest request, HttpResponder respond) const {
   auto route = Match(*segments);
   if (!route.ok()) {
     if (route.status().code() == absl::StatusCode::kNotFound) {
-      respond(ErrorResponse(404, fmt::format("no endpoint at '{}' (see the KServe v2 REST API)",
-                                             request.target.substr(0, 200))));
+      respond(ErrorResponse(404, fmt::format("no endpoint at {} (see the KServe v2 REST API)",
+                                             QuoteClientText(request.target.substr(0, 200)))));
     } else {
       respond(ErrorResponse(route.status()));
     }
@@ -310,8 +311,8 @@ void HttpApi::HandleRequest(HttpRequest request, HttpResponder respond) const {
   }
   if (request.method != route->method) {
     HttpResponse r = ErrorResponse(
-        405, fmt::format("method {} is not allowed for '{}'; use {}", request.method,
-                         request.target.substr(0, 200), route->method));
+        405, fmt::format("method {} is not allowed for {}; use {}", request.method,
+                         QuoteClientText(request.target.substr(0, 200)), route->method));
     r.allow = std::string(route->method);
     respond(std::move(r));
     return;
@@ -344,7 +345,7 @@ void HttpApi::HandleRequest(HttpRequest request, HttpResponder respond) const {
       } else if (*ready) {
         respond(EmptyResponse(200));
       } else {
-        respond(ErrorResponse(400, fmt::format("model '{}' is not ready", model)));
+        respond(ErrorResponse(400, fmt::format("model {} is not ready", QuoteClientText(model))));
       }
       return;
     }
@@ -394,9 +395,9 @@ void HttpApi::HandleRequest(HttpRequest request, HttpResponder respond) const {
           const std::string_view key(m.name.GetString(), m.name.GetStringLength());
           if (key == "unload_dependents") continue;  // No ensembles: nothing depends on a model.
           respond(ErrorResponse(absl::UnimplementedError(fmt::format(
-              "inferd does not support the repository parameter '{}'; models load from the "
+              "inferd does not support the repository parameter {}; models load from the "
               "repository's files",
-              key))));
+              QuoteClientText(key)))));
           return;
         }
       }

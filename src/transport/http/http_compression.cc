@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "absl/cleanup/cleanup.h"
+#include "core/client_text.h"
 #include "fmt/format.h"
 
 namespace inferd::http_detail {
@@ -46,9 +47,9 @@ absl::StatusOr<ContentCoding> ParseContentEncoding(std::string_view value) {
   if (coding.empty() || coding == "identity") return ContentCoding::kIdentity;
   if (coding == "gzip" || coding == "x-gzip") return ContentCoding::kGzip;
   if (coding == "deflate") return ContentCoding::kDeflate;
-  return absl::UnimplementedError(fmt::format(
-      "unsupported Content-Encoding '{}': inferd accepts gzip, deflate or identity",
-      std::string(value.substr(0, 100))));
+  return absl::UnimplementedError(
+      fmt::format("unsupported Content-Encoding {}: inferd accepts gzip, deflate or identity",
+                  QuoteClientText(value)));
 }
 
 ContentCoding ChooseResponseCoding(std::string_view accept_encoding) {

@@ -3,6 +3,7 @@
 //   GET  v2/systemsharedmemory[/region/{name}]/status
 //   POST v2/systemsharedmemory/region/{name}/register   {"key", "offset", "byte_size"}
 //   POST v2/systemsharedmemory[/region/{name}]/unregister
+#include "core/client_text.h"
 #include "fmt/format.h"
 #include "codec/json_document.h"
 #include "rapidjson/document.h"
@@ -87,23 +88,23 @@ void HttpApi::HandleSystemSharedMemory(const HttpRequest& request,
     name = s[3];
     action = s[4];
   } else {
-    respond(ErrorResponse(404, fmt::format("no endpoint at '{}' (see Triton's system shared "
+    respond(ErrorResponse(404, fmt::format("no endpoint at {} (see Triton's system shared "
                                            "memory extension)",
-                                           request.target.substr(0, 200))));
+                                           QuoteClientText(request.target.substr(0, 200)))));
     return;
   }
   const std::string_view method = action == "status" ? "GET" : "POST";
   if ((action != "status" && action != "register" && action != "unregister") ||
       (action == "register" && name.empty())) {
-    respond(ErrorResponse(404, fmt::format("no endpoint at '{}' (see Triton's system shared "
+    respond(ErrorResponse(404, fmt::format("no endpoint at {} (see Triton's system shared "
                                            "memory extension)",
-                                           request.target.substr(0, 200))));
+                                           QuoteClientText(request.target.substr(0, 200)))));
     return;
   }
   if (request.method != method) {
-    HttpResponse r = ErrorResponse(405, fmt::format("method {} is not allowed for '{}'; use {}",
-                                                    request.method,
-                                                    request.target.substr(0, 200), method));
+    HttpResponse r =
+        ErrorResponse(405, fmt::format("method {} is not allowed for {}; use {}", request.method,
+                                       QuoteClientText(request.target.substr(0, 200)), method));
     r.allow = std::string(method);
     respond(std::move(r));
     return;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <optional>
 
+#include "core/client_text.h"
 #include "core/exception_boundary.h"
 #include "fmt/format.h"
 #include "server/inference_server.h"
@@ -49,9 +50,9 @@ class AreaAllocator final : public OutputAllocator {
     absl::StatusOr<uint64_t> at = Take(byte_size, kOutputAlignment);
     if (!at.ok()) {
       return absl::ResourceExhaustedError(fmt::format(
-          "ipc:// output area too small: output '{}' needs {} bytes and the request's output "
+          "ipc:// output area too small: output {} needs {} bytes and the request's output "
           "area of {} bytes has {} left",
-          name, byte_size, bytes_, Left()));
+          QuoteClientText(name), byte_size, bytes_, Left()));
     }
     return OutputBuffer{region_->arena() + *at, region_};
   }
@@ -302,9 +303,9 @@ absl::StatusOr<InferRequest> Connection::BuildRequest(const RequestBlob& blob) {
   for (const BlobTensor& t : blob.inputs) {
     if (!InBounds(t.offset, t.bytes, arena_bytes)) {
       return absl::InvalidArgumentError(fmt::format(
-          "ipc:// input '{}' (offset {}, {} bytes) lies outside the client's shared region ({} "
+          "ipc:// input {} (offset {}, {} bytes) lies outside the client's shared region ({} "
           "bytes of tensor arena)",
-          t.name, t.offset, t.bytes, arena_bytes));
+          QuoteClientText(t.name), t.offset, t.bytes, arena_bytes));
     }
     const std::byte* data = region_->arena() + t.offset;
     if (t.datatype == DataType::kBytes) {
@@ -344,9 +345,10 @@ void Connection::Complete(uint64_t tag, absl::StatusOr<InferResponse> result,
     } else if (out.byte_size > 0) {
       absl::StatusOr<uint64_t> placed = area.Take(out.byte_size, kOutputAlignment);
       if (!placed.ok()) {
-        RespondError(tag, absl::ResourceExhaustedError(fmt::format(
-                              "ipc:// output area too small for output '{}' ({} bytes)", out.name,
-                              out.byte_size)),
+        RespondError(tag,
+                     absl::ResourceExhaustedError(
+                         fmt::format("ipc:// output area too small for output {} ({} bytes)",
+                                     QuoteClientText(out.name), out.byte_size)),
                      area.needed());
         return;
       }

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/client_text.h"
 #include "fmt/format.h"
 
 namespace inferd::ipc {
@@ -72,13 +73,14 @@ class Reader {
     if (!status_.ok()) return t;
     auto datatype = DataTypeFromConfigValue(static_cast<int>(std::min<uint32_t>(type, 1000)));
     if (!datatype) {
-      Fail(fmt::format("{} '{}' has an unknown datatype code {}", kind, t.name, type));
+      Fail(fmt::format("{} {} has an unknown datatype code {}", kind, QuoteClientText(t.name),
+                       type));
       return t;
     }
     t.datatype = *datatype;
     if (dims > kMaxDims) {
-      Fail(fmt::format("{} '{}' has {} dimensions, more than the limit of {}", kind, t.name, dims,
-                       kMaxDims));
+      Fail(fmt::format("{} {} has {} dimensions, more than the limit of {}", kind,
+                       QuoteClientText(t.name), dims, kMaxDims));
       return t;
     }
     for (uint32_t i = 0; i < dims && status_.ok(); ++i) t.shape.push_back(I64("shape"));

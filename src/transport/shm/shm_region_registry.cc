@@ -40,14 +40,14 @@ absl::Status ValidateKey(std::string_view key) {
   if (key.size() < 2 || key[0] != '/' || key.find('/', 1) != std::string_view::npos ||
       key.size() > NAME_MAX || key.find('\0') != std::string_view::npos) {
     return absl::InvalidArgumentError(fmt::format(
-        "shared memory key '{}' is not a POSIX shm name: it must be '/' followed by 1 to {} "
+        "shared memory key {} is not a POSIX shm name: it must be '/' followed by 1 to {} "
         "characters other than '/'",
-        key, NAME_MAX - 1));
+        QuoteClientText(key), NAME_MAX - 1));
   }
   if (key.substr(1).rfind("triton_python_backend_shm_region_", 0) == 0) {
     return absl::InvalidArgumentError(fmt::format(
-        "shared memory key '{}' uses the reserved prefix 'triton_python_backend_shm_region_'",
-        key));
+        "shared memory key {} uses the reserved prefix 'triton_python_backend_shm_region_'",
+        QuoteClientText(key)));
   }
   return absl::OkStatus();
 }
@@ -66,7 +66,7 @@ absl::StatusOr<std::optional<uint64_t>> UintParameter(const Parameters& paramete
     return std::optional<uint64_t>(static_cast<uint64_t>(*d));
   }
   return absl::InvalidArgumentError(
-      fmt::format("{}: parameter '{}' must be a non-negative integer", what, name));
+      fmt::format("{}: parameter {} must be a non-negative integer", what, QuoteClientText(name)));
 }
 
 struct ShmReference {
@@ -97,8 +97,9 @@ absl::StatusOr<std::optional<ShmReference>> ReadReference(const Parameters& para
         fmt::format("{}: parameter 'shared_memory_region' must be a non-empty string", what));
   }
   if (!size->has_value()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{} names shared memory region '{}' without shared_memory_byte_size", what, *name));
+    return absl::InvalidArgumentError(
+        fmt::format("{} names shared memory region {} without shared_memory_byte_size", what,
+                    QuoteClientText(*name)));
   }
   return std::optional<ShmReference>(ShmReference{*name, offset->value_or(0), **size});
 }
@@ -120,10 +121,11 @@ class ShmOutputAllocator final : public OutputAllocator {
     if (it == targets_.end()) return fallback_->Allocate(name, datatype, shape, byte_size);
     const Target& target = it->second;
     if (byte_size > target.slice.byte_size) {
-      return absl::InvalidArgumentError(fmt::format(
-          "output '{}' needs {} bytes but its shared memory region '{}' provides only {} "
-          "(shared_memory_byte_size)",
-          name, byte_size, target.region, target.slice.byte_size));
+      return absl::InvalidArgumentError(
+          fmt::format("output {} needs {} bytes but its shared memory region {} provides only {} "
+                      "(shared_memory_byte_size)",
+                      QuoteClientText(name), byte_size, QuoteClientText(target.region),
+                      target.slice.byte_size));
     }
     return OutputBuffer{target.slice.data, target.slice.owner};
   }
@@ -162,14 +164,15 @@ absl::Status ShmRegionRegistry::Register(std::string_view name, std::string_view
   }
   if (absl::Status s = ValidateKey(key); !s.ok()) return s;
   if (byte_size == 0) {
-    return absl::InvalidArgumentError(
-        fmt::format("shared memory region '{}' must have a byte_size greater than 0", name));
+    return absl::InvalidArgumentError(fmt::format(
+        "shared memory region {} must have a byte_size greater than 0", QuoteClientText(name)));
   }
   {
     absl::MutexLock lock(&mu_);
     if (regions_.contains(std::string(name))) {
-      return absl::AlreadyExistsError(fmt::format(
-          "shared memory region '{}' is already registered; unregister it first", name));
+      return absl::AlreadyExistsError(
+          fmt::format("shared memory region {} is already registered; unregister it first",
+                      QuoteClientText(name)));
     }
     if (absl::Status s = CheckRegionLimitLocked(name); !s.ok()) return s;
   }
@@ -179,19 +182,21 @@ absl::Status ShmRegionRegistry::Register(std::string_view name, std::string_view
   if (region->fd < 0) {
     const int error = errno;
     if (error == ENOENT) {
-      return absl::NotFoundError(fmt::format(
-          "shared memory key '{}' does not exist (no POSIX shm object by that name)", key));
+      return absl::NotFoundError(
+          fmt::format("shared memory key {} does not exist (no POSIX shm object by that name)",
+                      QuoteClientText(key)));
     }
-    return absl::InvalidArgumentError(
-        fmt::format("cannot open shared memory key '{}': {}", key, std::strerror(error)));
+    return absl::InvalidArgumentError(fmt::format("cannot open shared memory key {}: {}",
+                                                  QuoteClientText(key), std::strerror(error)));
   }
   struct stat st{};
   if (fstat(region->fd, &st) != 0 ||
       !InBounds(offset, byte_size, static_cast<uint64_t>(st.st_size))) {
     return absl::InvalidArgumentError(fmt::format(
-        "shared memory region '{}': offset {} + byte_size {} exceeds the {} bytes of shared "
-        "memory object '{}'",
-        name, offset, byte_size, static_cast<uint64_t>(st.st_size), key));
+        "shared memory region {}: offset {} + byte_size {} exceeds the {} bytes of shared "
+        "memory object {}",
+        QuoteClientText(name), offset, byte_size, static_cast<uint64_t>(st.st_size),
+        QuoteClientText(key)));
   }
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   const uint64_t aligned = offset / page * page;
@@ -199,8 +204,8 @@ absl::Status ShmRegionRegistry::Register(std::string_view name, std::string_view
   region->mapping = mmap(nullptr, region->mapping_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
                          region->fd, static_cast<off_t>(aligned));
   if (region->mapping == MAP_FAILED) {
-    return absl::InvalidArgumentError(fmt::format("cannot map shared memory key '{}': {}", key,
-                                                  std::strerror(errno)));
+    return absl::InvalidArgumentError(fmt::format("cannot map shared memory key {}: {}",
+                                                  QuoteClientText(key), std::strerror(errno)));
   }
   region->data = static_cast<std::byte*>(region->mapping) + (offset - aligned);
   absl::MutexLock lock(&mu_);
@@ -210,8 +215,9 @@ absl::Status ShmRegionRegistry::Register(std::string_view name, std::string_view
   }
   auto [it, inserted] = regions_.emplace(std::string(name), std::move(region));
   if (!inserted) {
-    return absl::AlreadyExistsError(fmt::format(
-        "shared memory region '{}' is already registered; unregister it first", name));
+    return absl::AlreadyExistsError(
+        fmt::format("shared memory region {} is already registered; unregister it first",
+                    QuoteClientText(name)));
   }
   return absl::OkStatus();
 }
@@ -248,7 +254,7 @@ absl::StatusOr<std::vector<ShmRegionStatus>> ShmRegionRegistry::Status(
   auto it = regions_.find(std::string(name));
   if (it == regions_.end()) {
     return absl::NotFoundError(
-        fmt::format("shared memory region '{}' is not registered", name));
+        fmt::format("shared memory region {} is not registered", QuoteClientText(name)));
   }
   out.push_back(it->second->status);
   return out;
@@ -262,8 +268,8 @@ absl::StatusOr<ShmRegionRegistry::Slice> ShmRegionRegistry::Resolve(
     absl::MutexLock lock(&mu_);
     auto it = regions_.find(std::string(name));
     if (it == regions_.end()) {
-      return absl::NotFoundError(fmt::format(
-          "{}: shared memory region '{}' is not registered", what, name));
+      return absl::NotFoundError(fmt::format("{}: shared memory region {} is not registered", what,
+                                             QuoteClientText(name)));
     }
     region = it->second;
   }
@@ -271,16 +277,16 @@ absl::StatusOr<ShmRegionRegistry::Slice> ShmRegionRegistry::Resolve(
   if (!InBounds(offset, byte_size, s.byte_size)) {
     return absl::InvalidArgumentError(fmt::format(
         "{}: shared_memory_offset {} + shared_memory_byte_size {} exceeds the {} bytes of shared "
-        "memory region '{}'",
-        what, offset, byte_size, s.byte_size, name));
+        "memory region {}",
+        what, offset, byte_size, s.byte_size, QuoteClientText(name)));
   }
   struct stat st{};
   if (fstat(region->fd, &st) != 0 ||
       !InBounds(s.offset + offset, byte_size, static_cast<uint64_t>(st.st_size))) {
     return absl::InvalidArgumentError(fmt::format(
-        "{}: shared memory object '{}' behind region '{}' has shrunk to {} bytes since it was "
+        "{}: shared memory object {} behind region {} has shrunk to {} bytes since it was "
         "registered",
-        what, s.key, name, static_cast<uint64_t>(st.st_size)));
+        what, QuoteClientText(s.key), QuoteClientText(name), static_cast<uint64_t>(st.st_size)));
   }
   return Slice{region->data + offset, static_cast<size_t>(byte_size), region};
 }
@@ -292,15 +298,15 @@ bool ShmRegionRegistry::UsesSharedMemory(const Parameters& parameters) {
 absl::StatusOr<std::shared_ptr<OutputAllocator>> ShmRegionRegistry::ResolveRequest(
     InferRequest& request, std::shared_ptr<OutputAllocator> fallback) const {
   for (InferInput& input : request.inputs) {
-    const std::string what = fmt::format("input '{}'", input.name);
+    const std::string what = fmt::format("input {}", QuoteClientText(input.name));
     auto reference = ReadReference(input.parameters, what);
     if (!reference.ok()) return reference.status();
     if (!reference->has_value()) continue;
     if (!enabled()) return Disabled();
     if (input.byte_size > 0) {
       return absl::InvalidArgumentError(fmt::format(
-          "{} names shared memory region '{}' and also carries data; send one or the other",
-          what, (*reference)->region));
+          "{} names shared memory region {} and also carries data; send one or the other", what,
+          QuoteClientText((*reference)->region)));
     }
     auto slice = Resolve((*reference)->region, (*reference)->offset, (*reference)->byte_size,
                          what);
@@ -321,7 +327,7 @@ absl::StatusOr<std::shared_ptr<OutputAllocator>> ShmRegionRegistry::ResolveReque
   }
   absl::flat_hash_map<std::string, ShmOutputAllocator::Target> targets;
   for (const RequestedOutput& output : request.outputs) {
-    const std::string what = fmt::format("output '{}'", output.name);
+    const std::string what = fmt::format("output {}", QuoteClientText(output.name));
     auto reference = ReadReference(output.parameters, what);
     if (!reference.ok()) return reference.status();
     if (!reference->has_value()) continue;
