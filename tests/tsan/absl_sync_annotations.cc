@@ -18,6 +18,9 @@
 extern "C" {
 void __tsan_acquire(void* addr) __attribute__((weak));
 void __tsan_release(void* addr) __attribute__((weak));
+// absl_condition_wrap.cc
+bool inferd_tsan_with_condition(void* mu, const void* condition,
+                                bool (*call)(void* context, const void* wrapped), void* context);
 }
 
 namespace {
@@ -37,6 +40,14 @@ F Real(const char* name) {
     std::abort();
   }
   return reinterpret_cast<F>(f);
+}
+
+// Runs `f(condition')` where condition' tells TSan that `mu` is held, then evaluates `condition`.
+template <typename F>
+bool WithCondition(void* mu, const void* condition, F f) {
+  return inferd_tsan_with_condition(
+      mu, condition, [](void* c, const void* wrapped) { return (*static_cast<F*>(c))(wrapped); },
+      &f);
 }
 
 }  // namespace
@@ -81,12 +92,12 @@ void _ZN4absl7debian35Mutex12ReaderUnlockEv(void* mu) {
 }
 void _ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE(void* mu, const void* cond) {
   REAL(_ZN4absl7debian35Mutex8LockWhenERKNS0_9ConditionE, void (*)(void*, const void*));
-  real(mu, cond);
+  WithCondition(mu, cond, [&](const void* c) { real(mu, c); return true; });
   Acquire(mu);
 }
 void _ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE(void* mu, const void* cond) {
   REAL(_ZN4absl7debian35Mutex14ReaderLockWhenERKNS0_9ConditionE, void (*)(void*, const void*));
-  real(mu, cond);
+  WithCondition(mu, cond, [&](const void* c) { real(mu, c); return true; });
   Acquire(mu);
 }
 // The timed forms return with the lock held whatever they return.
@@ -94,7 +105,8 @@ bool _ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE
     void* mu, const void* cond, absl::Duration timeout) {
   REAL(_ZN4absl7debian35Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE,
        bool (*)(void*, const void*, absl::Duration));
-  const bool met = real(mu, cond, timeout);
+  const bool met =
+      WithCondition(mu, cond, [&](const void* c) { return real(mu, c, timeout); });
   Acquire(mu);
   return met;
 }
@@ -102,7 +114,8 @@ bool _ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE(
     void* mu, const void* cond, absl::Time deadline) {
   REAL(_ZN4absl7debian35Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE,
        bool (*)(void*, const void*, absl::Time));
-  const bool met = real(mu, cond, deadline);
+  const bool met =
+      WithCondition(mu, cond, [&](const void* c) { return real(mu, c, deadline); });
   Acquire(mu);
   return met;
 }
@@ -110,7 +123,8 @@ bool _ZN4absl7debian35Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8Dur
     void* mu, const void* cond, absl::Duration timeout) {
   REAL(_ZN4absl7debian35Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE,
        bool (*)(void*, const void*, absl::Duration));
-  const bool met = real(mu, cond, timeout);
+  const bool met =
+      WithCondition(mu, cond, [&](const void* c) { return real(mu, c, timeout); });
   Acquire(mu);
   return met;
 }
@@ -118,7 +132,8 @@ bool _ZN4absl7debian35Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4Ti
     void* mu, const void* cond, absl::Time deadline) {
   REAL(_ZN4absl7debian35Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE,
        bool (*)(void*, const void*, absl::Time));
-  const bool met = real(mu, cond, deadline);
+  const bool met =
+      WithCondition(mu, cond, [&](const void* c) { return real(mu, c, deadline); });
   Acquire(mu);
   return met;
 }
@@ -126,7 +141,7 @@ bool _ZN4absl7debian35Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4Ti
 void _ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE(void* mu, const void* cond) {
   REAL(_ZN4absl7debian35Mutex5AwaitERKNS0_9ConditionE, void (*)(void*, const void*));
   Release(mu);
-  real(mu, cond);
+  WithCondition(mu, cond, [&](const void* c) { real(mu, c); return true; });
   Acquire(mu);
 }
 bool _ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE(
@@ -134,7 +149,8 @@ bool _ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE(
   REAL(_ZN4absl7debian35Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE,
        bool (*)(void*, const void*, absl::Duration));
   Release(mu);
-  const bool met = real(mu, cond, timeout);
+  const bool met =
+      WithCondition(mu, cond, [&](const void* c) { return real(mu, c, timeout); });
   Acquire(mu);
   return met;
 }
@@ -143,7 +159,8 @@ bool _ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE(
   REAL(_ZN4absl7debian35Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE,
        bool (*)(void*, const void*, absl::Time));
   Release(mu);
-  const bool met = real(mu, cond, deadline);
+  const bool met =
+      WithCondition(mu, cond, [&](const void* c) { return real(mu, c, deadline); });
   Acquire(mu);
   return met;
 }
