@@ -9,12 +9,20 @@
 #include <memory>
 
 #include "fuzz/fuzz_server.h"
+#include "google/protobuf/stubs/logging.h"
 #include "grpc_service.pb.h"
 #include "transport/grpc/infer_codec.h"
 #include "transport/shm/shm_region_registry.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace inferd;
+  // Invalid UTF-8 in a string field is a parse failure; protobuf also logs it, which would only
+  // slow the fuzzer down.
+  static const bool quiet = [] {
+    google::protobuf::SetLogHandler(nullptr);
+    return true;
+  }();
+  (void)quiet;
   inferd::fuzz::Server();
   inference::ModelInferRequest message;
   if (!message.ParseFromArray(data, static_cast<int>(size))) return 0;
