@@ -44,7 +44,7 @@ for t in "${targets[@]}"; do
   if "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2560 -max_len=65536 \
       -print_final_stats=1 "${dict[@]}" -artifact_prefix="$build/fuzz/artifacts/$t-" \
       "$work" "$seeds" >"$log" 2>&1; then
-    grep -E '^#[0-9]+ +DONE' "$log" | tail -1 || true
+    grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true
     grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "$log" || true
   else
     failed=1
