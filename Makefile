@@ -3,10 +3,18 @@
 JOBS ?= 2
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+# Seconds each fuzz target runs in `make test` (on top of its corpus), and in `make fuzz`.
+FUZZ_TEST_SECONDS ?= 20
+FUZZ_SECONDS ?= 600
+FUZZ_TARGET ?=
+SOAK_MINUTES ?= 30
 REPO ?= examples/model_repository
 HTTP_PORT ?= 8000
 
-.PHONY: deps build build-asan models serve test test-asan bench measure-http-limits clean
+.PHONY: deps build build-asan build-fuzz build-tsan models serve test test-asan test-tsan test-fuzz fuzz \
+	fuzz-merge soak bench measure-http-limits clean
 
 deps:
 	scripts/deps.sh
@@ -24,6 +32,28 @@ $(ASAN_BUILD)/build.ninja: CMakeLists.txt
 build-asan: deps $(ASAN_BUILD)/build.ninja
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
+# The libFuzzer targets (fuzz/): clang, AddressSanitizer + UndefinedBehaviorSanitizer, -O1, only the
+# libraries the targets need (no tests, no ML backends).
+$(FUZZ_BUILD)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DINFERD_SANITIZE=ON -DINFERD_FUZZ=ON \
+	  -DINFERD_BUILD_TESTS=OFF -DINFERD_WITH_ML_BACKENDS=OFF
+
+build-fuzz: deps $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target inferd_fuzzers
+
+# ThreadSanitizer (clang): the scheduler, server and transport tests, and the end-to-end tests of
+# the transports against a TSan-built inferd (TSAN_TESTS below).
+TSAN_TESTS = scheduler_test server_test transport_http_test transport_ipc_test transport_shm_test \
+	transport_grpc_test http_e2e_test ipc_e2e_test shm_e2e_test grpc_e2e_test
+$(TSAN_BUILD)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DINFERD_TSAN=ON -DINFERD_WITH_ML_BACKENDS=OFF
+
+build-tsan: deps $(TSAN_BUILD)/build.ninja
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target inferd inferd_backend_builtin inferd_tsan_absl \
+	  ipc_test_peer $(TSAN_TESTS)
+
 # ResNet50 (TorchScript and ONNX, random weights) into the example repository; skips what exists.
 models:
 	/usr/bin/python3 examples/generate_models.py --repository=$(REPO)
@@ -31,9 +61,32 @@ models:
 serve: build models
 	$(BUILD)/bin/inferd --model-repository=$(REPO)
 
-test: build build-asan
+test: build build-asan build-fuzz
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+	$(MAKE) test-fuzz
+
+test-tsan: build-tsan
+	cd $(TSAN_BUILD) && LD_PRELOAD=$(CURDIR)/$(TSAN_BUILD)/lib/libinferd_tsan_absl.so \
+	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/scripts/tsan.supp" \
+	  ctest --output-on-failure -j $(JOBS) -E '_NOT_BUILT$$'
+
+# Each fuzz target for FUZZ_TEST_SECONDS on top of its corpus (fuzz/run.sh).
+test-fuzz: build-fuzz
+	fuzz/run.sh run $(FUZZ_BUILD) $(FUZZ_TEST_SECONDS)
+
+# As long as asked: make fuzz FUZZ_SECONDS=3600 FUZZ_TARGET=http_request_fuzzer
+fuzz: build-fuzz
+	fuzz/run.sh run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGET)
+
+# Minimises fuzz/corpus/ with what the runs found (review the diff before committing it).
+fuzz-merge: build-fuzz
+	fuzz/run.sh merge $(FUZZ_BUILD) $(FUZZ_TARGET)
+
+# Mixed HTTP/gRPC/ipc:// traffic with load/unload cycles against the release binary, sampling
+# the server's RSS, fds and threads (not in make test): make soak SOAK_MINUTES=30
+soak: build
+	/usr/bin/python3 scripts/soak.py --build=$(BUILD) --minutes=$(SOAK_MINUTES)
 
 bench: build
 	$(BUILD)/bin/inferd-bench memory --model-repository=$(REPO)
@@ -44,4 +97,4 @@ measure-http-limits: build
 	/usr/bin/python3 scripts/measure_http_limits.py --binary=$(BUILD)/bin/inferd
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD)

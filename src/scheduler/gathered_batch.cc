@@ -81,7 +81,10 @@ absl::StatusOr<std::byte*> GatheredBatch::AllocateOutput(std::string_view name, 
       !s.ok()) {
     return s;
   }
-  BatchOutput& out = outputs_[index].emplace();
+  // (Assigned rather than emplace()d: clang does not see a nested struct with member
+  // initializers as default-constructible inside its enclosing class.)
+  outputs_[index] = BatchOutput{};
+  BatchOutput& out = *outputs_[index];
   out.name = std::string(name);
   out.datatype = datatype;
   out.shape.assign(shape.begin(), shape.end());

@@ -13,6 +13,7 @@
 #include "ipc_bench.h"
 #include "memory_bench.h"
 #include "metrics_bench.h"
+#include "soak_load.h"
 
 namespace {
 
@@ -133,7 +134,16 @@ int main(int argc, char** argv) {
   pingpong_cmd->group("");  // Started by `ipc`; hidden from --help.
   pingpong_cmd->add_option("--name", pingpong_name);
   pingpong_cmd->add_option("--spin-us", pingpong_spin_us);
+  inferd::bench::SoakLoadOptions soak_load;
+  auto* soak_cmd = app.add_subcommand("soak-load", "One client's traffic for make soak");
+  soak_cmd->group("");  // Started by scripts/soak.py; hidden from --help.
+  soak_cmd->add_option("--url", soak_load.url)->required();
+  soak_cmd->add_option("--seconds", soak_load.seconds);
+  soak_cmd->add_option("--reconnect-every", soak_load.reconnect_every)->check(CLI::PositiveNumber);
+  soak_cmd->add_option("--large-every", soak_load.large_every)->check(CLI::PositiveNumber);
+  soak_cmd->add_option("--rate", soak_load.rate, "Identity requests per second (0: no limit)");
   CLI11_PARSE(app, argc, argv);
+  if (soak_cmd->parsed()) return inferd::bench::RunSoakLoad(soak_load);
   if (ipc_cmd->parsed()) return inferd::bench::RunIpcBench(ipc_bench);
   if (pingpong_cmd->parsed()) {
     return inferd::bench::RunShmPingPongServer(pingpong_name, pingpong_spin_us);

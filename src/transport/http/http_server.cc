@@ -30,6 +30,7 @@
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
 #include "transport/http/beast_bodies.h"
+#include "transport/http/beast_request.h"
 #include "transport/http/http_api.h"
 
 namespace inferd {
@@ -38,10 +39,12 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using http_detail::AlignBodyForBinaryData;
 using http_detail::GatherBody;
+using http_detail::kHeaderLengthField;
+using http_detail::MakeHttpRequest;
 using http_detail::RequestBody;
 
-constexpr const char* kHeaderLengthField = "Inference-Header-Content-Length";
 constexpr size_t kHeaderLimit = 64 * 1024;
 constexpr size_t kReadSize = 64 * 1024;
 // The read buffer's bound: a header, or a chunk-size line with its extensions, must fit in it.
@@ -321,13 +324,7 @@ class Session : public TimedConnection, public std::enable_shared_from_this<Sess
                       *length, server_->options.max_input_size),
           true);
     }
-    if (auto it = header.find(kHeaderLengthField); it != header.end()) {
-      size_t n = 0;
-      const auto v = it->value();
-      if (std::from_chars(v.data(), v.data() + v.size(), n).ec == std::errc()) {
-        header.body().align_after = n;
-      }
-    }
+    AlignBodyForBinaryData(header);
     Enter(Phase::kBody, server_->options.body_timeout_ms);
     if (beast::iequals(header[http::field::expect], "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
@@ -438,21 +435,7 @@ class Session : public TimedConnection, public std::enable_shared_from_this<Sess
     keep_alive_ = header.keep_alive();
     version_ = header.version();
     request_bytes_ = size;
-    HttpRequest request;
-    request.method = std::string(header.method_string());
-    request.target = std::string(header.target());
-    if (auto it = header.find(kHeaderLengthField); it != header.end()) {
-      request.inference_header_length = std::string(it->value());
-    }
-    request.body = data;
-    request.body_size = size;
-    request.body_owner = std::move(owner);
-    if (auto it = header.find(http::field::content_encoding); it != header.end()) {
-      request.content_encoding = std::string(it->value());
-    }
-    if (auto it = header.find(http::field::accept_encoding); it != header.end()) {
-      request.accept_encoding = std::string(it->value());
-    }
+    HttpRequest request = MakeHttpRequest(header, std::move(owner), data, size);
     server_->RequestStarted();
     // The responder runs on this connection's I/O thread (errors, other endpoints, inference
     // run inline) or on a model instance's thread. Either way nothing else touches this
@@ -783,8 +766,8 @@ void HttpServer::Stop() {
     // Responses of accepted requests still get written (the I/O threads run meanwhile), for at
     // most the drain deadline: a client that does not read must not hold the exit up.
     absl::MutexLock lock(&impl_->mu);
-    auto idle = [impl = impl_.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl->mu) {
-      return impl->in_flight == 0;
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl_->mu) {
+      return impl_->in_flight == 0;
     };
     if (!impl_->mu.AwaitWithTimeout(absl::Condition(&idle),
                                     absl::Milliseconds(impl_->options.drain_timeout_ms))) {
