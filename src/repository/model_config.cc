@@ -417,6 +417,7 @@ ModelSpec ModelSpecFromConfig(const inference::ModelConfig& config) {
   spec.platform = config.platform();
   spec.backend = config.backend();
   spec.max_batch_size = config.max_batch_size();
+  spec.instance_count = InstanceCount(config);
   for (const auto& input : config.input()) spec.inputs.push_back(ToTensorSpec(input));
   for (const auto& output : config.output()) spec.outputs.push_back(ToTensorSpec(output));
   for (const auto& [key, value] : config.parameters()) spec.parameters[key] = value.string_value();
