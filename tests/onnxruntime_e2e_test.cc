@@ -278,6 +278,37 @@ INSTANTIATE_TEST_SUITE_P(Models, OnnxRuntimeTestSet,
                                            "transformer_encoder", "lstm", "fp16_mlp",
                                            "int8_input", "two_in_two_out", "all_types"));
 
+// The same PyTorch modules traced to TorchScript, served by the torchscript backend.
+class TorchScriptTestSet : public OnnxRuntimeEndToEnd,
+                           public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(TorchScriptTestSet, MatchesPyTorch) {
+  const std::string model = GetParam();
+  Start(kModels, {model + "_torchscript"});
+  ExpectMatchesReference(model + "_torchscript", kModels / model);
+  ExpectMatchesReference(model + "_torchscript", kModels / model, 1, 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, TorchScriptTestSet,
+                         ::testing::Values("mobilenet_v3_small", "efficientnet_b0",
+                                           "transformer_encoder", "lstm", "fp16_mlp",
+                                           "int8_input", "two_in_two_out"));
+
+TEST_F(OnnxRuntimeEndToEnd, TorchScriptOptimizationThatChangesOutputsIsNotUsed) {
+  // optimize_for_inference changes MobileNetV3-small's outputs by up to ~0.07 in libtorch 1.13:
+  // the load check notices and serves the unoptimised module, whose outputs are PyTorch's.
+  std::string config = ReadBytes(kModels / "mobilenet_v3_small_torchscript" / "config.pbtxt");
+  config = config.substr(config.find('\n') + 1);
+  config += R"(parameters { key: "OPTIMIZE_FOR_INFERENCE" value { string_value: "true" } })";
+  fs::create_directories(repo() / "mobilenet_optimized" / "1");
+  std::ofstream(repo() / "mobilenet_optimized" / "config.pbtxt")
+      << "name: \"mobilenet_optimized\"\n" << config;
+  fs::create_symlink(kModels / "mobilenet_v3_small_torchscript" / "1" / "model.pt",
+                     repo() / "mobilenet_optimized" / "1" / "model.pt");
+  Start(repo(), {"mobilenet_optimized"});
+  ExpectMatchesReference("mobilenet_optimized", kModels / "mobilenet_v3_small");
+}
+
 TEST_F(OnnxRuntimeEndToEnd, ResNet50MatchesPyTorchAtBatch1And8) {
   const fs::path source = kResnetRepository / "resnet50_onnx";
   AddModel("resnet50",
@@ -358,6 +389,38 @@ TEST_F(OnnxRuntimeEndToEnd, TwoInstancesServeConcurrentRequests) {
       for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5);
     }
   }
+}
+
+// --- Config auto-complete from the model, as Triton's onnxruntime backend does ---
+
+TEST_F(OnnxRuntimeEndToEnd, CompletesInputsAndOutputsTheConfigOmits) {
+  AddModel("bare", "backend: \"onnxruntime\"\n", kModels / "two_in_two_out" / "1" / "model.onnx");
+  Start(repo(), {"bare"});
+  absl::StatusOr<ModelMetadata> metadata = client_->GetModelMetadata("bare");
+  ASSERT_TRUE(metadata.ok()) << metadata.status();
+  ASSERT_EQ(metadata->inputs.size(), 2u);
+  EXPECT_EQ(metadata->inputs[0].name, "a");
+  EXPECT_EQ(metadata->inputs[0].datatype, DataType::kFp32);
+  EXPECT_EQ(metadata->inputs[0].shape, (Shape{-1, 6}));  // the batch dimension first
+  ASSERT_EQ(metadata->outputs.size(), 2u);
+  EXPECT_EQ(metadata->outputs[1].name, "projection");
+  EXPECT_EQ(metadata->outputs[1].shape, (Shape{-1, 3}));
+  ExpectMatchesReference("bare", kModels / "two_in_two_out");
+}
+
+TEST_F(OnnxRuntimeEndToEnd, ServesAnOnnxModelWithoutConfig) {
+  fs::create_directories(repo() / "noconfig" / "1");
+  fs::create_symlink(kModels / "transformer_encoder" / "1" / "model.onnx",
+                     repo() / "noconfig" / "1" / "model.onnx");
+  Start(repo(), {"noconfig"});
+  absl::StatusOr<ModelMetadata> metadata = client_->GetModelMetadata("noconfig");
+  ASSERT_TRUE(metadata.ok()) << metadata.status();
+  ASSERT_EQ(metadata->inputs.size(), 2u);
+  EXPECT_EQ(metadata->inputs[0].name, "input_ids");
+  EXPECT_EQ(metadata->inputs[0].datatype, DataType::kInt64);
+  EXPECT_EQ(metadata->inputs[0].shape, (Shape{-1, -1}));
+  EXPECT_EQ(metadata->outputs[0].shape, (Shape{-1, -1, 32}));
+  ExpectMatchesReference("noconfig", kModels / "transformer_encoder");
 }
 
 // --- Bad input: a clear error naming the model and the problem; the others keep serving ---

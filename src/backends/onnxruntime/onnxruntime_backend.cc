@@ -18,6 +18,8 @@
 //   inter_op_thread_count   threads running independent operators in parallel (default 1:
 //                           sequential execution)
 //   graph_optimization_level  disable_all | basic | extended | all (default all)
+//   allow_spinning          whether idle intra-op threads spin before they sleep (default true,
+//                           ONNX Runtime's default; false saves CPU on a shared machine)
 //   LOAD_TRIAL_RUN          run the model once at load on zero-filled inputs of the config's
 //                           shapes, where they are fixed (default true): checks the config and
 //                           warms the session up
@@ -510,6 +512,8 @@ class OrtBackend final : public Backend {
     if (!level.ok()) return level.status();
     absl::StatusOr<bool> trial = BoolParameter(spec, "LOAD_TRIAL_RUN", true);
     if (!trial.ok()) return trial.status();
+    absl::StatusOr<bool> spinning = BoolParameter(spec, "allow_spinning", true);
+    if (!spinning.ok()) return spinning.status();
     absl::StatusOr<std::string> path = ModelFilePath(spec, kDefaultFilename, "onnxruntime");
     if (!path.ok()) return path.status();
 
@@ -542,6 +546,11 @@ class OrtBackend final : public Backend {
     }
     if (s.ok()) s = rt.Check(api.SetSessionGraphOptimizationLevel(options, *level), "level");
     if (s.ok()) s = rt.Check(api.SetSessionLogSeverityLevel(options, 3), "log level");
+    if (s.ok()) {
+      s = rt.Check(api.AddSessionConfigEntry(options, "session.intra_op.allow_spinning",
+                                             *spinning ? "1" : "0"),
+                   "allow_spinning");
+    }
     if (!s.ok()) return s;
 
     absl::StatusOr<Handle<OrtSession>> session = CreateSession(*m);

@@ -2,8 +2,8 @@
 // The part of ONNX Runtime's C API the onnxruntime plugin uses, declared here from the documented
 // API (onnxruntime_c_api.h, ORT_API_VERSION 20, ONNX Runtime 1.20): the opaque types, the enums'
 // values, OrtApiBase, and the function table OrtApi in its exact order up to the last function
-// the plugin calls (BindOutput). Entries the plugin does not call are kept as `void*` slots with
-// their API names in a comment, so each called entry sits at its documented index.
+// the plugin uses (AddSessionConfigEntry). Entries the plugin does not call are kept as `void*`
+// slots with their API names in a comment, so each called entry sits at its documented index.
 //
 // The table only ever grows at its end between releases, so this layout holds for every 1.x
 // library that returns a table for version 20; the plugin nevertheless accepts only the exact
@@ -23,7 +23,6 @@ inline constexpr char kOrtLibraryFilename[] = "libonnxruntime.so.1.20.1";
 struct OrtEnv;
 struct OrtStatus;
 struct OrtMemoryInfo;
-struct OrtIoBinding;
 struct OrtSession;
 struct OrtValue;
 struct OrtRunOptions;
@@ -289,17 +288,7 @@ struct OrtApi {
   void* FillStringTensorElement;                // 129
   OrtStatusPtr (*AddSessionConfigEntry)(OrtSessionOptions* options, const char* key,  // 130
                                         const char* value) noexcept;
-  void* CreateAllocator;   // 131
-  void* ReleaseAllocator;  // 132
-  OrtStatusPtr (*RunWithBinding)(OrtSession* session, const OrtRunOptions* run_options,  // 133
-                                 const OrtIoBinding* binding) noexcept;
-  OrtStatusPtr (*CreateIoBinding)(OrtSession* session, OrtIoBinding** out) noexcept;  // 134
-  void (*ReleaseIoBinding)(OrtIoBinding* object) noexcept;                            // 135
-  OrtStatusPtr (*BindInput)(OrtIoBinding* binding, const char* name,                  // 136
-                            const OrtValue* value) noexcept;
-  OrtStatusPtr (*BindOutput)(OrtIoBinding* binding, const char* name,  // 137
-                             const OrtValue* value) noexcept;
-  // The table continues (BindOutputToDevice, ...); nothing past this point is used.
+  // The table continues (CreateAllocator, ...); nothing past this point is used.
 };
 
 static_assert(offsetof(OrtApi, GetErrorMessage) == 2 * sizeof(void*));
@@ -314,7 +303,5 @@ static_assert(offsetof(OrtApi, AllocatorFree) == 76 * sizeof(void*));
 static_assert(offsetof(OrtApi, ReleaseEnv) == 92 * sizeof(void*));
 static_assert(offsetof(OrtApi, ReleaseSessionOptions) == 100 * sizeof(void*));
 static_assert(offsetof(OrtApi, AddSessionConfigEntry) == 130 * sizeof(void*));
-static_assert(offsetof(OrtApi, RunWithBinding) == 133 * sizeof(void*));
-static_assert(offsetof(OrtApi, BindOutput) == 137 * sizeof(void*));
 
 }  // namespace inferd::ort
