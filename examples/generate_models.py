@@ -208,6 +208,30 @@ def generate_test_models(out_dir, force):
     log(f"test models written to {out_dir} in {time.time() - start:.1f} s")
 
 
+def generate_bench_models(out_dir, repository, force):
+    """MobileNetV3-small (random weights, seeded) as TorchScript and ONNX for
+    `inferd-backend-bench --compare`, beside links to the repository's ResNet50 folders. No
+    configs: the bench reads the files directly."""
+    import torchvision
+    os.makedirs(out_dir, exist_ok=True)
+    for model in ("resnet50_torchscript", "resnet50_onnx"):
+        link = os.path.join(out_dir, model)
+        if not os.path.exists(link):
+            os.symlink(os.path.abspath(os.path.join(repository, model)), link)
+    pt = os.path.join(out_dir, "mobilenet_v3_small_torchscript", "1", "model.pt")
+    onnx_path = os.path.join(out_dir, "mobilenet_v3_small_onnx", "1", "model.onnx")
+    if not needed([pt, onnx_path], force):
+        log("bench models exist; nothing to do")
+        return
+    torch.manual_seed(0)
+    module = torchvision.models.mobilenet_v3_small(weights=None).eval()
+    example = torch.rand(1, 3, 224, 224)
+    with torch.no_grad():
+        save_atomically(pt, torch.jit.trace(module, example).save)
+        export_onnx(module, example, onnx_path)
+    log(f"wrote {pt} and {onnx_path}")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -215,11 +239,16 @@ def main():
                         help="example repository to fill (default: %(default)s)")
     parser.add_argument("--test-models", metavar="DIR",
                         help="write only the small test models, into DIR")
+    parser.add_argument("--bench-models", metavar="DIR",
+                        help="write MobileNetV3-small for inferd-backend-bench --compare into DIR "
+                             "(with links to the repository's ResNet50)")
     parser.add_argument("--force", action="store_true", help="rewrite existing files")
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     if args.test_models:
         generate_test_models(args.test_models, args.force)
+    elif args.bench_models:
+        generate_bench_models(args.bench_models, args.repository, args.force)
     else:
         generate_resnet50(args.repository, args.force)
 

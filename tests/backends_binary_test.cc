@@ -75,7 +75,7 @@ TEST(BackendsBinary, BuiltinOnlyServerMapsNeitherLibtorchNorOpenCv) {
   EXPECT_THAT(
       maps, AllOf(Not(HasSubstr("libtorch")), Not(HasSubstr("libc10")), Not(HasSubstr("libopencv")),
                   Not(HasSubstr("libinferd_backend_torchscript")),
-                  Not(HasSubstr("libinferd_backend_onnx"))));
+                  Not(HasSubstr("libinferd_backend_opencv_dnn"))));
   server.Signal(SIGTERM);
   EXPECT_EQ(server.WaitForExit(kTimeout), 0) << server.output();
 }
@@ -91,7 +91,7 @@ TEST(BackendsBinary, ServerWithMlModelsMapsTheirRuntimesAndLogsLoadTimeAndMemory
   )cfg",
                 "small_cnn.pt", "model.pt");
   repo.AddModel("small_cnn_onnx", R"cfg(
-    platform: "onnxruntime_onnx"
+    backend: "opencv_dnn"
     max_batch_size: 4
     input [ { name: "input" data_type: TYPE_FP32 dims: [ 3, 32, 32 ] } ]
     output [ { name: "output" data_type: TYPE_FP32 dims: [ 10 ] } ]
@@ -102,7 +102,7 @@ TEST(BackendsBinary, ServerWithMlModelsMapsTheirRuntimesAndLogsLoadTimeAndMemory
   const std::string maps = Maps(server.pid());
   EXPECT_THAT(maps,
               AllOf(HasSubstr("libinferd_backend_torchscript.so"), HasSubstr("libtorch_cpu.so"),
-                    HasSubstr("libinferd_backend_onnx.so"), HasSubstr("libopencv_dnn.so")));
+                    HasSubstr("libinferd_backend_opencv_dnn.so"), HasSubstr("libopencv_dnn.so")));
   EXPECT_THAT(server.output(),
               AllOf(ContainsRegex("loaded model 'small_cnn_pt' version 1 in [0-9]+ ms, memory "
                                   "[0-9.]+ MiB"),

@@ -47,7 +47,7 @@ constexpr char kSmallCnnTorchScript[] = R"cfg(
 )cfg";
 
 constexpr char kSmallCnnOnnx[] = R"cfg(
-    platform: "onnxruntime_onnx"
+    backend: "opencv_dnn"
     max_batch_size: 8
     input [ { name: "input" data_type: TYPE_FP32 dims: [ 3, 32, 32 ] } ]
     output [ { name: "output" data_type: TYPE_FP32 dims: [ 10 ] } ]
@@ -337,14 +337,14 @@ TEST_F(BackendsEndToEnd, ConfigInputsNotMatchingTorchScriptArgumentsFailTheLoad)
 
 TEST_F(BackendsEndToEnd, ConfigInputsNotMatchingTheOnnxGraphFailTheLoad) {
   AddModel("wrong_name_onnx", R"cfg(
-    platform: "onnxruntime_onnx"
+    backend: "opencv_dnn"
     max_batch_size: 8
     input [ { name: "images" data_type: TYPE_FP32 dims: [ 3, 32, 32 ] } ]
     output [ { name: "output" data_type: TYPE_FP32 dims: [ 10 ] } ]
   )cfg",
            "small_cnn.onnx", "model.onnx");
   AddModel("wrong_dims_onnx", R"cfg(
-    platform: "onnxruntime_onnx"
+    backend: "opencv_dnn"
     max_batch_size: 8
     input [ { name: "input" data_type: TYPE_FP32 dims: [ 3, 64, 64 ] } ]
     output [ { name: "output" data_type: TYPE_FP32 dims: [ 10 ] } ]
@@ -372,7 +372,7 @@ TEST_F(BackendsEndToEnd, WrongDatatypeFailsTheLoad) {
   )cfg",
            "small_cnn.pt", "model.pt");
   AddModel("int_input_onnx", R"cfg(
-    platform: "onnxruntime_onnx"
+    backend: "opencv_dnn"
     max_batch_size: 8
     input [ { name: "input" data_type: TYPE_INT32 dims: [ 3, 32, 32 ] } ]
     output [ { name: "output" data_type: TYPE_FP32 dims: [ 10 ] } ]
@@ -413,7 +413,7 @@ TEST_F(BackendsEndToEnd, OnnxModelThatFailsAtRunTimeFailsTheRequestAndStaysLoade
   // Variable spatial dimensions: OpenCV runs the CNN at other sizes, but at 1x1 its pooling
   // leaves an empty tensor and OpenCV throws.
   AddModel("any_size_onnx", R"cfg(
-    platform: "onnxruntime_onnx"
+    backend: "opencv_dnn"
     max_batch_size: 8
     input [ { name: "input" data_type: TYPE_FP32 dims: [ 3, -1, -1 ] } ]
     output [ { name: "output" data_type: TYPE_FP32 dims: [ 10 ] } ]

@@ -27,7 +27,7 @@
 
 namespace inferd {
 
-inline constexpr int kBackendApiVersion = 1;
+inline constexpr int kBackendApiVersion = 2;
 
 // An input or output as the model config declares it. `dims` excludes the batch dimension; -1 is
 // a variable dimension. `reshape`, when set, is the shape the backend sees instead of `dims`.
@@ -48,6 +48,7 @@ struct ModelSpec {
   std::string platform;
   std::string backend;
   int max_batch_size = 0;  // 0: the model does not batch; inputs have no batch dimension.
+  int instance_count = 1;  // instances the server will create (for thread-count defaults)
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> outputs;
   std::map<std::string, std::string, std::less<>> parameters;

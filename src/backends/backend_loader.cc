@@ -136,13 +136,16 @@ absl::StatusOr<std::string> ResolveBackendName(std::string_view platform,
   } else if (backend == "pytorch" || backend == "torchscript") {
     from_backend = "torchscript";
   } else if (backend == "onnxruntime" || backend == "onnx") {
-    from_backend = "onnx";
+    from_backend = "onnxruntime";
+  } else if (backend == "opencv_dnn") {
+    from_backend = "opencv_dnn";
   }
   std::string from_platform;
   if (platform == "pytorch_libtorch") {
     from_platform = "torchscript";
   } else if (platform == "onnxruntime_onnx" || platform == "onnx_onnxv1") {
-    from_platform = "onnx";
+    // The platform names the model format; backend opencv_dnn picks OpenCV DNN to run it.
+    from_platform = from_backend == "opencv_dnn" ? "opencv_dnn" : "onnxruntime";
   }
 
   const bool backend_known = backend.empty() || !from_backend.empty();
@@ -153,7 +156,7 @@ absl::StatusOr<std::string> ResolveBackendName(std::string_view platform,
   }
   std::string why =
       "no backend serves it (known: backend builtin, identity, pytorch, torchscript, "
-      "onnxruntime, onnx; platform pytorch_libtorch, onnxruntime_onnx, onnx_onnxv1)";
+      "onnxruntime, onnx, opencv_dnn; platform pytorch_libtorch, onnxruntime_onnx, onnx_onnxv1)";
   if (backend.empty() && platform.empty()) {
     why = "set one of them";
   } else if (!agree) {

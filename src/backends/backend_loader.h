@@ -27,7 +27,7 @@ class BackendLoader {
   explicit BackendLoader(BackendLoaderOptions options);
   ~BackendLoader();
 
-  // The backend with this name ("builtin", "torchscript", "onnx"), opening its library the first
+  // The backend with this name ("builtin", "torchscript", "onnxruntime", "opencv_dnn"), opening its library the first
   // time. Errors: NOT_FOUND naming the backend and the path searched; FAILED_PRECONDITION when the
   // library is not a valid plugin or its API version differs from kBackendApiVersion.
   absl::StatusOr<Backend*> Get(std::string_view name);
@@ -46,8 +46,10 @@ class BackendLoader {
 
 // Maps a config's platform/backend pair to the inferd backend that serves it: "builtin" for
 // backend "builtin" (and Triton's "identity"); "torchscript" for platform pytorch_libtorch or
-// backend pytorch/torchscript; "onnx" for platform onnxruntime_onnx/onnx_onnxv1 or backend
-// onnxruntime/onnx. INVALID_ARGUMENT naming both fields when neither is known.
+// backend pytorch/torchscript; "onnxruntime" (ONNX Runtime) for platform
+// onnxruntime_onnx/onnx_onnxv1 or backend onnxruntime/onnx; "opencv_dnn" (OpenCV DNN) only for
+// backend opencv_dnn (with an ONNX platform or none). INVALID_ARGUMENT naming both fields when
+// neither is known.
 absl::StatusOr<std::string> ResolveBackendName(std::string_view platform, std::string_view backend);
 
 }  // namespace inferd

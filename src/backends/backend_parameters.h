@@ -35,6 +35,21 @@ inline absl::StatusOr<int> IntParameter(const ModelSpec& spec, std::string_view 
   return value;
 }
 
+// A floating-point parameter >= 0; `default_value` when the key is absent.
+inline absl::StatusOr<double> DoubleParameter(const ModelSpec& spec, std::string_view key,
+                                              double default_value) {
+  auto it = spec.parameters.find(key);
+  if (it == spec.parameters.end()) return default_value;
+  const std::string& text = it->second;
+  double value = 0;
+  auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (err != std::errc() || end != text.data() + text.size() || !(value >= 0)) {
+    return absl::InvalidArgumentError(
+        fmt::format("parameter {} must be a number >= 0, got '{}'", key, text));
+  }
+  return value;
+}
+
 // A boolean parameter: true/false, 1/0, yes/no, on/off (any case).
 inline absl::StatusOr<bool> BoolParameter(const ModelSpec& spec, std::string_view key,
                                           bool default_value) {

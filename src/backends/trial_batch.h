@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <span>
@@ -53,6 +55,37 @@ class TrialBatch final : public ExecutionBatch {
                           ShapeToString(view.shape));
     }
     return text;
+  }
+
+  // Fills FP32 and FP64 inputs with a fixed pseudo-random sequence in [0, 1) (other types stay
+  // zero): a trial input on which two versions of a model can be compared.
+  void FillPseudoRandom() {
+    uint32_t state = 12345;
+    auto next = [&state] {
+      state = state * 1664525u + 1013904223u;
+      return static_cast<double>(state >> 8) / static_cast<double>(1u << 24);
+    };
+    for (size_t i = 0; i < views_.size(); ++i) {
+      std::vector<std::byte>& buffer = buffers_[i];
+      if (views_[i].datatype == DataType::kFp32) {
+        for (size_t k = 0; k + sizeof(float) <= buffer.size(); k += sizeof(float)) {
+          const float v = static_cast<float>(next());
+          std::memcpy(buffer.data() + k, &v, sizeof v);
+        }
+      } else if (views_[i].datatype == DataType::kFp64) {
+        for (size_t k = 0; k + sizeof(double) <= buffer.size(); k += sizeof(double)) {
+          const double v = next();
+          std::memcpy(buffer.data() + k, &v, sizeof v);
+        }
+      }
+    }
+  }
+
+  // The bytes the last run wrote for an output (empty if none).
+  const std::vector<std::byte>& Output(std::string_view name) const {
+    static const std::vector<std::byte> kNone;
+    auto it = outputs_.find(name);
+    return it == outputs_.end() ? kNone : it->second;
   }
 
   int batch_size() const override { return 1; }

@@ -12,6 +12,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/reflection.h"
 #include "google/protobuf/text_format.h"
+#include "repository/onnx_autocomplete.h"
 
 namespace inferd {
 namespace {
@@ -205,9 +206,13 @@ int64_t FixedElementCount(const google::protobuf::RepeatedField<int64_t>& dims) 
   return count;
 }
 
+// `may_be_empty`: an ONNX Runtime config, whose empty list the lifecycle completes from the
+// model file (onnx_autocomplete.h) and validates again.
 template <typename Tensor>
 absl::Status ValidateTensors(const std::string& prefix, std::string_view kind,
-                             const google::protobuf::RepeatedPtrField<Tensor>& tensors) {
+                             const google::protobuf::RepeatedPtrField<Tensor>& tensors,
+                             bool may_be_empty = false) {
+  if (tensors.empty() && may_be_empty) return absl::OkStatus();
   if (tensors.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(prefix, "config has no '", Sv(kind), "'; at least one is required"));
@@ -348,8 +353,9 @@ absl::Status ValidateModelConfig(const inference::ModelConfig& config) {
     return absl::InvalidArgumentError(absl::StrCat(prefix, "default_model_filename '", filename,
                                                    "' must be a file name, not a path"));
   }
-  if (auto s = ValidateTensors(prefix, "input", config.input()); !s.ok()) return s;
-  if (auto s = ValidateTensors(prefix, "output", config.output()); !s.ok()) return s;
+  const bool completable = IsOnnxRuntimeConfig(config);
+  if (auto s = ValidateTensors(prefix, "input", config.input(), completable); !s.ok()) return s;
+  if (auto s = ValidateTensors(prefix, "output", config.output(), completable); !s.ok()) return s;
   for (const auto& group : config.instance_group()) {
     const std::string what = group.name().empty()
                                  ? std::string("instance_group")
@@ -417,6 +423,7 @@ ModelSpec ModelSpecFromConfig(const inference::ModelConfig& config) {
   spec.platform = config.platform();
   spec.backend = config.backend();
   spec.max_batch_size = config.max_batch_size();
+  spec.instance_count = InstanceCount(config);
   for (const auto& input : config.input()) spec.inputs.push_back(ToTensorSpec(input));
   for (const auto& output : config.output()) spec.outputs.push_back(ToTensorSpec(output));
   for (const auto& [key, value] : config.parameters()) spec.parameters[key] = value.string_value();

@@ -393,6 +393,14 @@ TEST(ValidateModelConfig, RequiresAnInput) {
                 {"no 'input'"});
 }
 
+TEST(ValidateModelConfig, LetsAnOnnxRuntimeConfigOmitItsTensorsForAutoComplete) {
+  // The lifecycle fills them from model.onnx (onnx_autocomplete.h) and validates again.
+  auto parsed = ParseModelConfig(R"pb(backend: "onnxruntime")pb", "m");
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
+  parsed = ParseModelConfig(R"pb(platform: "onnxruntime_onnx" max_batch_size: 4)pb", "m");
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
+}
+
 TEST(ValidateModelConfig, RequiresAnOutput) {
   ExpectInvalid(ParseModelConfig(R"pb(backend: "b" input
                                       [ {

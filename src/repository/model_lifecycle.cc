@@ -15,6 +15,7 @@
 #include "core/client_text.h"
 #include "repository/config_autocomplete.h"
 #include "repository/model_config.h"
+#include "repository/onnx_autocomplete.h"
 #include "spdlog/spdlog.h"
 
 namespace inferd {
@@ -100,13 +101,35 @@ absl::Status ModelLifecycle::LoadLocked(std::string_view name) {
     models_.try_emplace(std::string(name)).first->second.loading = true;
   }
 
+  absl::StatusOr<std::vector<int64_t>> available = repository_.ListVersions(name);
   absl::StatusOr<ParsedModelConfig> parsed = ReadModelConfig(*dir, name);
+  if (absl::IsNotFound(parsed.status()) && available.ok() && !available->empty() &&
+      std::filesystem::exists(absl::StrCat(*dir, "/", available->back(), "/model.onnx"))) {
+    // No config.pbtxt beside an ONNX model: Triton's auto-complete makes the whole config.
+    parsed = ParsedModelConfig{};
+    parsed->config.set_name(std::string(name));
+    parsed->config.set_backend("onnxruntime");
+    spdlog::info("model '{}': no config.pbtxt; completing the config from model.onnx", name);
+  }
   if (!parsed.ok()) return RecordLoadFailure(name, std::move(fingerprint), parsed.status());
   for (const std::string& warning : parsed->warnings) spdlog::warn("{}", warning);
+  if (!available.ok()) return RecordLoadFailure(name, std::move(fingerprint), available.status());
   // Triton's defaults: the config the model runs with is the config the API serves.
   CompleteModelConfig(parsed->config);
-  absl::StatusOr<std::vector<int64_t>> available = repository_.ListVersions(name);
-  if (!available.ok()) return RecordLoadFailure(name, std::move(fingerprint), available.status());
+  if (IsOnnxRuntimeConfig(parsed->config) &&
+      (parsed->config.input().empty() || parsed->config.output().empty())) {
+    // Inputs and outputs from the latest version's model file, then the defaults and checks
+    // again for what that added.
+    const std::string file = absl::StrCat(
+        *dir, "/", available->empty() ? int64_t{1} : available->back(), "/",
+        parsed->config.default_model_filename());
+    absl::Status completed = CompleteOnnxTensors(parsed->config, file);
+    if (completed.ok()) {
+      CompleteModelConfig(parsed->config);
+      completed = ValidateModelConfig(parsed->config);
+    }
+    if (!completed.ok()) return RecordLoadFailure(name, std::move(fingerprint), completed);
+  }
   absl::StatusOr<std::vector<int64_t>> selected = SelectVersions(parsed->config, *available);
   if (!selected.ok()) return RecordLoadFailure(name, std::move(fingerprint), selected.status());
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // inferd-backend-bench: a model's inferences per second through the server (the in-process
 // local:// client: validation, queue, instance thread, backend plugin, output copy) against the
-// same model file run directly on its runtime in this process (libtorch Module::forward, OpenCV
-// Net::forward), with the same thread count and optimisation settings, read from the model's
+// same model file run directly on its runtime in this process (libtorch Module::forward, ONNX
+// Runtime's Run through its C API), with the same thread count and optimisation settings, read from the model's
 // config. The two are measured in alternation, call by call: each round times one server call and
 // one direct call back to back (which goes first alternates). Throughputs are medians; the ratio
 // is the median over rounds of (direct time / server time), a paired comparison that cancels the
@@ -16,6 +16,9 @@
 // too; it does not depend on layout.
 //
 //   make models && build/bin/inferd-backend-bench --model-repository=examples/model_repository
+//
+// --compare resnet50,mobilenet_v3_small instead times libtorch, ONNX Runtime and OpenCV DNN called
+// directly on the same models (examples/generate_models.py --bench-models writes MobileNetV3).
 #include <ATen/Parallel.h>
 #include <torch/script.h>
 
@@ -37,6 +40,7 @@
 
 #include "CLI/CLI.hpp"
 #include "backends/onnx/onnx_graph.h"
+#include "backends/onnxruntime/ort_runtime.h"
 #include "fmt/format.h"
 #include "inferd/client.h"
 #include "repository/model_config.h"
@@ -54,8 +58,7 @@ struct Options {
   std::vector<int> batch_sizes = {1, 8};
   int rounds = 10;
   int warmup = 5;  // TorchScript's profiling executor settles after a few calls
-  bool torchscript = true;
-  bool onnx = true;
+  std::vector<std::string> compare;  // model prefixes for the direct runtime comparison
   int processes = 1;  // >1: repeat everything in this many child processes, report the median.
   bool child = false;  // Started by a --processes parent: also print RESULT lines.
 };
@@ -71,6 +74,7 @@ struct ModelInfo {
   std::map<std::string, std::string, std::less<>> parameters;
   int max_batch_size = 0;
   int64_t queue_delay_us = -1;  // dynamic_batching's max_queue_delay; -1: no dynamic batching.
+  int instance_count = 1;
 };
 
 int Param(const ModelInfo& m, const std::string& key, int fallback) {
@@ -103,7 +107,8 @@ absl::StatusOr<ModelInfo> ReadInfo(const std::string& repository, const std::str
                    spec.inputs[0].dims,
                    spec.parameters,
                    spec.max_batch_size,
-                   delay};
+                   delay,
+                   InstanceCount(parsed->config)};
 }
 
 double Median(std::vector<double> v) {
@@ -192,6 +197,67 @@ DirectCall OnnxDirect(const ModelInfo& m, int threads, std::string* setup) {
   };
 }
 
+// ONNX Runtime called directly: a session with the settings the onnxruntime backend uses (the
+// same library, threads, optimisation level), the input as a view, the output copied out.
+DirectCall OrtDirect(const std::string& model_path, const std::string& input_name,
+                     const std::string& output_name, const Shape& dims, int threads,
+                     std::string* setup) {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  const std::string library =
+      (exe.parent_path().parent_path() / "backends" / ort::kOrtLibraryFilename).string();
+  absl::StatusOr<const ort::Runtime*> runtime = ort::Runtime::Get(library);
+  if (!runtime.ok()) throw std::runtime_error(std::string(runtime.status().message()));
+  const ort::Runtime* rt = *runtime;
+  const ort::OrtApi& api = rt->api();
+  auto check = [rt](ort::OrtStatus* status, const char* what) {
+    absl::Status s = rt->Check(status, what);
+    if (!s.ok()) throw std::runtime_error(std::string(s.message()));
+  };
+  ort::OrtSessionOptions* options = nullptr;
+  check(api.CreateSessionOptions(&options), "CreateSessionOptions");
+  check(api.SetIntraOpNumThreads(options, threads), "intra");
+  check(api.SetInterOpNumThreads(options, 1), "inter");
+  check(api.SetSessionExecutionMode(options, ort::ORT_SEQUENTIAL), "mode");
+  check(api.SetSessionGraphOptimizationLevel(options, ort::ORT_ENABLE_ALL), "level");
+  ort::OrtSession* raw = nullptr;
+  check(api.CreateSession(rt->env(), model_path.c_str(), options, &raw), "CreateSession");
+  api.ReleaseSessionOptions(options);
+  auto session = std::shared_ptr<ort::OrtSession>(raw, api.ReleaseSession);
+  *setup = fmt::format("ONNX Runtime {} {} intra-op thread(s)", ort::kOrtLibraryVersion, threads);
+  return [rt, session, dims, input_name, output_name, check](const std::vector<float>& input,
+                                                             int batch) {
+    const ort::OrtApi& api = rt->api();
+    std::vector<int64_t> shape = {batch};
+    shape.insert(shape.end(), dims.begin(), dims.end());
+    ort::OrtValue* x = nullptr;
+    check(api.CreateTensorWithDataAsOrtValue(
+              rt->cpu_memory(), const_cast<float*>(input.data()), input.size() * sizeof(float),
+              shape.data(), shape.size(), ort::ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &x),
+          "input");
+    ort::Handle<ort::OrtValue> x_handle = ort::MakeValueHandle(api, x);
+    const char* in_name = input_name.c_str();
+    const char* out_name = output_name.c_str();
+    ort::OrtValue* y = nullptr;
+    const ort::OrtValue* inputs[] = {x};
+    check(api.Run(session.get(), nullptr, &in_name, inputs, 1, &out_name, 1, &y), "Run");
+    ort::Handle<ort::OrtValue> y_handle = ort::MakeValueHandle(api, y);
+    ort::OrtTensorTypeAndShapeInfo* info = nullptr;
+    check(api.GetTensorTypeAndShape(y, &info), "shape");
+    size_t rank = 0;
+    check(api.GetDimensionsCount(info, &rank), "rank");
+    std::vector<int64_t> out_shape(rank);
+    check(api.GetDimensions(info, out_shape.data(), rank), "dims");
+    api.ReleaseTensorTypeAndShapeInfo(info);
+    int64_t count = 1;
+    for (int64_t d : out_shape) count *= d;
+    void* data = nullptr;
+    check(api.GetTensorMutableData(y, &data), "data");
+    const float* f = static_cast<const float*>(data);
+    return std::vector<float>(f, f + count);
+  };
+}
+
 // The model's cumulative request statistics (zeros if they cannot be read).
 InferenceStats Stats(Client& client, const std::string& model) {
   absl::StatusOr<std::vector<ModelStatistics>> stats = client.GetModelStatistics(model);
@@ -202,6 +268,8 @@ InferenceStats Stats(Client& client, const std::string& model) {
 int RunOne(const Options& options, const std::string& backend) {
   const std::string& name =
       backend == "torchscript" ? options.torchscript_model : options.onnx_model;
+  // The server runs `name` on the onnxruntime backend (its ONNX platform); the direct call is
+  // ONNX Runtime too.
   absl::StatusOr<ModelInfo> info = ReadInfo(options.repository, name);
   if (!info.ok()) {
     std::fprintf(stderr, "%s\n", std::string(info.status().message()).c_str());
@@ -210,6 +278,11 @@ int RunOne(const Options& options, const std::string& backend) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = backend == "torchscript" ? Param(*info, "INTRA_OP_THREAD_COUNT", cores)
                                                : Param(*info, "intra_op_thread_count", cores);
+  if (backend != "torchscript" && info->instance_count != 1) {
+    std::fprintf(stderr, "%s: the bench compares one ONNX Runtime instance with one session; "
+                 "give the config instance_group [ { count: 1 } ]\n", name.c_str());
+    return 1;
+  }
   ClientOptions client_options;
   client_options.load_models = {name};
   auto client = Client::Create("local://" + options.repository, client_options);
@@ -220,8 +293,10 @@ int RunOne(const Options& options, const std::string& backend) {
   std::string setup;
   DirectCall direct;
   try {
-    direct = backend == "torchscript" ? TorchScriptDirect(*info, threads, &setup)
-                                      : OnnxDirect(*info, threads, &setup);
+    direct = backend == "torchscript"
+                 ? TorchScriptDirect(*info, threads, &setup)
+                 : OrtDirect((fs::path(info->dir) / "1" / "model.onnx").string(), info->input,
+                             info->output, info->dims, threads, &setup);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "direct %s: %s\n", backend.c_str(), e.what());
     return 1;
@@ -316,6 +391,90 @@ int RunOne(const Options& options, const std::string& backend) {
   return 0;
 }
 
+// The three runtimes called directly on the same model, exported once as TorchScript
+// (<prefix>_torchscript/1/model.pt) and once as ONNX (<prefix>_onnx/1/model.onnx): libtorch,
+// ONNX Runtime and OpenCV DNN, all with the machine's cores, in interleaved rounds (one call of
+// each per round, the order rotating). Input "input" [N,3,224,224], output "output".
+int RunCompare(const Options& options, const std::string& prefix) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const Shape dims = {3, 224, 224};
+  auto info_for = [&](const std::string& name) {
+    ModelInfo m{name, (fs::path(options.repository) / name).string(), "input", "output", dims,
+                {}, 8, -1, 1};
+    absl::StatusOr<ParsedModelConfig> parsed = ReadModelConfig(m.dir, name);
+    if (parsed.ok()) m.parameters = ModelSpecFromConfig(parsed->config).parameters;
+    return m;
+  };
+  const ModelInfo torch_info = info_for(prefix + "_torchscript");
+  const ModelInfo onnx_info = info_for(prefix + "_onnx");
+  std::vector<std::string> names = {"libtorch", "onnxruntime", "opencv_dnn"};
+  std::vector<std::string> setups(3);
+  std::vector<DirectCall> calls(3);
+  for (size_t i = 0; i < 3; ++i) {
+    try {
+      if (i == 0) calls[i] = TorchScriptDirect(torch_info, cores, &setups[i]);
+      if (i == 1) {
+        calls[i] = OrtDirect((fs::path(onnx_info.dir) / "1" / "model.onnx").string(), "input",
+                             "output", dims, cores, &setups[i]);
+      }
+      if (i == 2) calls[i] = OnnxDirect(onnx_info, cores, &setups[i]);
+    } catch (const std::exception& e) {
+      std::printf("%s: %s cannot load it: %s\n", prefix.c_str(), names[i].c_str(), e.what());
+      calls[i] = nullptr;
+    }
+  }
+  std::printf("\n%s, direct calls (%s; %s; %s)\n", prefix.c_str(), setups[0].c_str(),
+              setups[1].c_str(), setups[2].c_str());
+  std::printf("%6s %14s %14s %14s   %s\n", "batch", "libtorch inf/s", "ORT inf/s", "OpenCV inf/s",
+              "fastest");
+  for (int batch : options.batch_sizes) {
+    std::vector<float> input(static_cast<size_t>(batch) * 3 * 224 * 224);
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> dist(0, 1);
+    for (float& x : input) x = dist(rng);
+    std::vector<std::vector<double>> times(3);
+    std::vector<std::string> failed(3);
+    for (int r = -options.warmup; r < options.rounds; ++r) {
+      for (size_t k = 0; k < 3; ++k) {
+        const size_t i = (k + static_cast<size_t>(r + options.warmup)) % 3;
+        if (!calls[i] || !failed[i].empty()) continue;
+        const auto start = Clock::now();
+        try {
+          calls[i](input, batch);
+        } catch (const std::exception& e) {
+          failed[i] = e.what();
+          continue;
+        }
+        if (r >= 0) times[i].push_back(std::chrono::duration<double>(Clock::now() - start).count());
+      }
+    }
+    std::vector<double> ips(3, 0);
+    for (size_t i = 0; i < 3; ++i) {
+      if (!times[i].empty()) ips[i] = batch / Median(times[i]);
+    }
+    const size_t best = static_cast<size_t>(std::max_element(ips.begin(), ips.end()) - ips.begin());
+    std::string verdict = names[best];
+    for (size_t i = 0; i < 3; ++i) {
+      if (i != best && ips[i] > 0) verdict += fmt::format(", {:.2f}x {}", ips[best] / ips[i], names[i]);
+    }
+    auto cell = [&](size_t i) {
+      if (!failed[i].empty()) return std::string("fails");
+      return ips[i] > 0 ? fmt::format("{:.2f}", ips[i]) : std::string("-");
+    };
+    std::printf("%6d %14s %14s %14s   %s\n", batch, cell(0).c_str(), cell(1).c_str(),
+                cell(2).c_str(), verdict.c_str());
+    for (size_t i = 0; i < 3; ++i) {
+      if (!failed[i].empty()) {
+        std::string why = failed[i].substr(0, 160);
+        for (char& c : why) c = c == '\n' ? ' ' : c;
+        std::printf("       %s at batch %d: %s\n", names[i].c_str(), batch, why.c_str());
+      }
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 // Runs this binary `processes` times with the same arguments and prints each process's ratio per
 // backend and batch size, and their median. Returns the exit code for main.
 int RunProcesses(const Options& options, int argc, char** argv) {
@@ -389,8 +548,13 @@ int main(int argc, char** argv) {
   app.add_option("--model-repository", options.repository,
                  "Repository with the models (make models fills examples/model_repository)")
       ->required();
-  app.add_option("--backend", backend, "torchscript, onnx or all")
-      ->check(CLI::IsMember({"torchscript", "onnx", "all"}));
+  app.add_option("--backend", backend,
+                 "torchscript, onnxruntime or all (server vs direct call of the same runtime)")
+      ->check(CLI::IsMember({"torchscript", "onnxruntime", "all"}));
+  app.add_option("--compare", options.compare,
+                 "Instead: libtorch vs ONNX Runtime vs OpenCV DNN called directly on these "
+                 "models (<name>_torchscript/1/model.pt and <name>_onnx/1/model.onnx)")
+      ->delimiter(',');
   app.add_option("--torchscript-model", options.torchscript_model, "TorchScript model's name");
   app.add_option("--onnx-model", options.onnx_model, "ONNX model's name");
   app.add_option("--batch-sizes", options.batch_sizes, "Batch sizes")->delimiter(',');
@@ -401,6 +565,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000));
   app.add_flag("--child", options.child)->group("");  // Set by --processes; hidden.
   CLI11_PARSE(app, argc, argv);
+  if (!options.compare.empty()) {
+    int rc = 0;
+    for (const std::string& prefix : options.compare) rc |= inferd::RunCompare(options, prefix);
+    return rc;
+  }
   if (options.processes > 1) return inferd::RunProcesses(options, argc, argv);
   std::printf(
       "inferd-backend-bench: %u cores; %d interleaved rounds of one server and one direct call; "
@@ -408,7 +577,7 @@ int main(int argc, char** argv) {
       "overhead)\n",
       std::thread::hardware_concurrency(), options.rounds);
   int rc = 0;
-  if (backend != "onnx") rc |= inferd::RunOne(options, "torchscript");
-  if (backend != "torchscript") rc |= inferd::RunOne(options, "onnx");
+  if (backend != "onnxruntime") rc |= inferd::RunOne(options, "torchscript");
+  if (backend != "torchscript") rc |= inferd::RunOne(options, "onnxruntime");
   return rc;
 }

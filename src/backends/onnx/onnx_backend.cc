@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The onnx backend plugin (libinferd_backend_onnx.so): ONNX models (model.onnx) on OpenCV DNN
-// 4.6, the ONNX runtime Debian 12 has. Every OpenCV exception is caught here and becomes a Status
+// The opencv_dnn backend plugin (libinferd_backend_opencv_dnn.so): ONNX models (model.onnx) on
+// OpenCV DNN 4.6, the ONNX runtime Debian 12 has; a config reaches it only with
+// `backend: "opencv_dnn"` (ONNX's platform names mean ONNX Runtime, the onnxruntime backend). Every OpenCV exception is caught here and becomes a Status
 // that names the model.
 //
 // Before OpenCV reads a model, the plugin reads the model's graph itself (onnx_graph.h): the
@@ -248,7 +249,7 @@ absl::Status CheckTensors(const ModelSpec& spec, std::string_view kind,
     }
     if (t.datatype != DataType::kFp32) {
       return absl::InvalidArgumentError(
-          fmt::format("{} '{}' is {}: the onnx backend (OpenCV DNN) computes in FP32 only", kind,
+          fmt::format("{} '{}' is {}: the opencv_dnn backend (OpenCV DNN) computes in FP32 only", kind,
                       t.name, DataTypeConfigName(t.datatype)));
     }
     if (!it->has_shape) continue;
@@ -305,7 +306,7 @@ class OnnxBackend final : public Backend {
     absl::StatusOr<bool> trial = BoolParameter(spec, "LOAD_TRIAL_RUN", true);
     if (!trial.ok()) return trial.status();
 
-    absl::StatusOr<std::string> model_path = ModelFilePath(spec, kDefaultFilename, "onnx");
+    absl::StatusOr<std::string> model_path = ModelFilePath(spec, kDefaultFilename, "opencv_dnn");
     if (!model_path.ok()) return model_path.status();
     const std::string& path = *model_path;
     absl::StatusOr<std::string> bytes = ReadFile(path);

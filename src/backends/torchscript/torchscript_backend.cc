@@ -10,7 +10,12 @@
 //                           and each instance thread gets its own OpenMP team of that many
 //                           threads. N instances of a model therefore use N x threads cores.
 //   OPTIMIZE_FOR_INFERENCE  torch::jit::optimize_for_inference (freeze, fold BatchNorm into
-//                           convolutions, fuse); default false.
+//                           convolutions, fuse); default false. Never silently wrong: at load the
+//                           optimised and the unoptimised module run on the same pseudo-random
+//                           trial input (when the config's shapes are fixed), and when an FP32/FP64
+//                           output differs by more than OPTIMIZE_TOLERANCE (default 1e-3) times
+//                           max(1, the output's largest magnitude), the model is served
+//                           unoptimised and a warning says so and by how much.
 //   LOAD_TRIAL_RUN          run the model once at load on zero-filled inputs of the config's
 //                           shapes and datatypes, so a mismatched config fails the load
 //                           (default true; skipped when an input has a variable dimension).
@@ -21,6 +26,7 @@
 #include <torch/script.h>
 
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -268,6 +274,86 @@ class TorchScriptModel final : public BackendModel {
   int64_t memory_bytes_;
 };
 
+// The largest difference between two runs' FP32/FP64 outputs, relative to max(1, the first run's
+// largest magnitude), over every output; and the output where it is.
+std::pair<double, std::string> LargestDifference(const ModelSpec& spec, const TrialBatch& a,
+                                                 const TrialBatch& b) {
+  double worst = 0;
+  std::string where;
+  for (const TensorSpec& out : spec.outputs) {
+    const std::vector<std::byte>& x = a.Output(out.name);
+    const std::vector<std::byte>& y = b.Output(out.name);
+    if (x.size() != y.size()) return {INFINITY, out.name};
+    auto values = [&](const std::vector<std::byte>& bytes, size_t i) {
+      if (out.datatype == DataType::kFp64) {
+        double v;
+        std::memcpy(&v, bytes.data() + i * 8, 8);
+        return v;
+      }
+      float v;
+      std::memcpy(&v, bytes.data() + i * 4, 4);
+      return static_cast<double>(v);
+    };
+    if (out.datatype != DataType::kFp32 && out.datatype != DataType::kFp64) {
+      if (x != y) return {INFINITY, out.name};
+      continue;
+    }
+    const size_t n = x.size() / DataTypeByteSize(out.datatype);
+    double scale = 1;
+    for (size_t i = 0; i < n; ++i) scale = std::max(scale, std::abs(values(x, i)));
+    for (size_t i = 0; i < n; ++i) {
+      const double d = std::abs(values(x, i) - values(y, i)) / scale;
+      if (!(d <= worst)) {
+        worst = d;
+        where = out.name;
+      }
+    }
+  }
+  return {worst, where};
+}
+
+// Runs the unoptimised and the optimised module on the same pseudo-random trial input; when they
+// disagree beyond `tolerance`, `m` gets the unoptimised module back and a warning is logged. An
+// input with a variable dimension or a datatype without a fixed size skips the check (logged).
+absl::Status CheckOptimizedAgrees(const ModelSpec& spec, LoadedModule& m,
+                                  const torch::jit::Module& original, double tolerance) {
+  std::optional<TrialBatch> optimized_run = TrialBatch::Create(spec);
+  std::optional<TrialBatch> original_run = TrialBatch::Create(spec);
+  if (!optimized_run || !original_run) {
+    spdlog::warn(
+        "model '{}' version {}: optimize_for_inference is on but could not be checked against "
+        "the unoptimised module (an input has a variable dimension)",
+        spec.name, spec.version);
+    return absl::OkStatus();
+  }
+  optimized_run->FillPseudoRandom();
+  original_run->FillPseudoRandom();
+  torch::jit::Module optimized = m.module;
+  m.module = original;
+  absl::Status status = GuardedRun(m, *original_run);
+  m.module = optimized;
+  if (status.ok()) status = GuardedRun(m, *optimized_run);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "a trial run on the config's datatypes and shapes ({}) failed: {}",
+        original_run->Describe(), std::string(status.message())));
+  }
+  const auto [difference, output] = LargestDifference(spec, *original_run, *optimized_run);
+  if (difference <= tolerance) {
+    spdlog::info("model '{}' version {}: optimize_for_inference checked: outputs within {:.2g} "
+                 "(relative) of the unoptimised module's",
+                 spec.name, spec.version, difference);
+    return absl::OkStatus();
+  }
+  spdlog::warn(
+      "model '{}' version {}: optimize_for_inference changes output '{}' by {:.3g} (relative to "
+      "its largest magnitude; OPTIMIZE_TOLERANCE {:.3g}) on a trial input: serving the "
+      "UNOPTIMISED module instead",
+      spec.name, spec.version, output, difference, tolerance);
+  m.module = original;
+  return absl::OkStatus();
+}
+
 class TorchScriptBackend final : public Backend {
  public:
   // Activations come from a cache of freed blocks, not from a fresh malloc per call (see
@@ -308,6 +394,9 @@ class TorchScriptBackend final : public Backend {
     m->threads = *threads;
     absl::StatusOr<bool> optimize = BoolParameter(spec, "OPTIMIZE_FOR_INFERENCE", false);
     if (!optimize.ok()) return optimize.status();
+    absl::StatusOr<double> tolerance = DoubleParameter(spec, "OPTIMIZE_TOLERANCE", 1e-3);
+    if (!tolerance.ok()) return tolerance.status();
+    std::optional<torch::jit::Module> original;  // the unoptimised module, until checked
     absl::StatusOr<bool> trial = BoolParameter(spec, "LOAD_TRIAL_RUN", true);
     if (!trial.ok()) return trial.status();
     // Process-wide, like the allocator: applied (once the load succeeds) only by a config that
@@ -361,12 +450,20 @@ class TorchScriptBackend final : public Backend {
 
       for (const at::Tensor& p : m->module.parameters()) memory_bytes += p.nbytes();
       for (const at::Tensor& b : m->module.buffers()) memory_bytes += b.nbytes();
-      if (*optimize) m->module = torch::jit::optimize_for_inference(m->module);
+      if (*optimize) {
+        original = m->module.clone();
+        m->module = torch::jit::optimize_for_inference(m->module);
+      }
     } catch (const std::exception& e) {
       return absl::InvalidArgumentError(
           fmt::format("preparing '{}' failed: {}", path, TorchMessage(e)));
     }
 
+    if (*optimize && original) {
+      absl::Status checked = CheckOptimizedAgrees(spec, *m, *original, *tolerance);
+      if (!checked.ok()) return checked;
+      original.reset();
+    }
     if (*trial) {
       if (std::optional<TrialBatch> batch = TrialBatch::Create(spec)) {
         absl::Status status = GuardedRun(*m, *batch);
