@@ -42,17 +42,16 @@ $(FUZZ_BUILD)/build.ninja: CMakeLists.txt
 build-fuzz: deps $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target inferd_fuzzers
 
-# ThreadSanitizer (clang): the scheduler, server and transport tests, and the end-to-end tests of
-# the transports against a TSan-built inferd (TSAN_TESTS below).
+# ThreadSanitizer (clang): the scheduler, server and transport unit tests (in make test). The
+# transports' end-to-end tests against a TSan-built inferd are not in the set yet (not verified).
 TSAN_TESTS = scheduler_test server_test transport_http_test transport_ipc_test transport_shm_test \
-	transport_grpc_test http_e2e_test ipc_e2e_test shm_e2e_test grpc_e2e_test
+	transport_grpc_test
 $(TSAN_BUILD)/build.ninja: CMakeLists.txt
 	cmake -S . -B $(TSAN_BUILD) -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
 	  -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" -DINFERD_TSAN=ON -DINFERD_WITH_ML_BACKENDS=OFF
 
 build-tsan: deps $(TSAN_BUILD)/build.ninja
-	cmake --build $(TSAN_BUILD) -j $(JOBS) --target inferd inferd_backend_builtin inferd_tsan_absl \
-	  ipc_test_peer $(TSAN_TESTS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target inferd_tsan_absl $(TSAN_TESTS)
 
 # ResNet50 (TorchScript and ONNX, random weights) into the example repository; skips what exists.
 models:
@@ -61,15 +60,16 @@ models:
 serve: build models
 	$(BUILD)/bin/inferd --model-repository=$(REPO)
 
-test: build build-asan build-fuzz
+test: build build-asan build-fuzz build-tsan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+	$(MAKE) test-tsan
 	$(MAKE) test-fuzz
 
 test-tsan: build-tsan
 	cd $(TSAN_BUILD) && LD_PRELOAD=$(CURDIR)/$(TSAN_BUILD)/lib/libinferd_tsan_absl.so \
 	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/scripts/tsan.supp" \
-	  ctest --output-on-failure -j $(JOBS) -E '_NOT_BUILT$$'
+	  ctest --output-on-failure -j $(JOBS) -E '_NOT_BUILT$$|^grpc_python_client_test$$'
 
 # Each fuzz target for FUZZ_TEST_SECONDS on top of its corpus (fuzz/run.sh).
 test-fuzz: build-fuzz

@@ -543,7 +543,7 @@ class HttpTransport final : public ClientTransport {
     const std::optional<uint64_t> length = BodyLength(*c->parser);
     if (!length) {
       http::async_read(c->socket, c->buffer, *c->parser,
-                       [this, c, call, response, keep](beast::error_code ec, size_t) mutable {
+                       [this, c, call, response](beast::error_code ec, size_t) mutable {
                          if (ec) return Failed(std::move(c), std::move(call), ec, false);
                          TakeParsedBody(*c, *response);
                          Finish(c, c->parser->get().keep_alive());
