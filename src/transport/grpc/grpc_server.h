@@ -25,7 +25,8 @@ struct GrpcServerOptions {
   // Largest request or response message accepted or sent. The default holds a batch of 64
   // ResNet50 inputs (64 × 602,112 bytes) with room for the message's other fields.
   int64_t max_message_bytes = 48 * 1024 * 1024;
-  int completion_queue_threads = 2;
+  // Completion queues, each with its polling thread; 0: one per CPU the process may run on.
+  int completion_queue_threads = 0;
   // Back-pressure on ModelStreamInfer: a stream stops reading requests while this many responses
   // (answered or still running) wait to be written, or this many bytes of answered ones; it
   // resumes as writes complete. 0: no limit.

@@ -26,6 +26,7 @@
 #include "codec/buffer_pool.h"
 #include "codec/gather_body.h"
 #include "codec/kserve_json.h"
+#include "core/cpus.h"
 #include "core/exception_boundary.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
@@ -126,7 +127,7 @@ struct HttpServer::Impl {
                                                options.shm_registry, options.max_input_size)
                    : nullptr),
         handler(api ? ApiHandler(api.get()) : std::move(handler_in)),
-        io(MakeThreads(options.thread_count)),
+        io(MakeThreads(options.thread_count > 0 ? options.thread_count : AvailableCpus())),
         acceptor(io.front()->context),
         accept_timer(io.front()->context),
         trim_timer(io.front()->context) {
