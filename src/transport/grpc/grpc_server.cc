@@ -69,6 +69,7 @@ class GrpcServer::Impl {
   }
 
   int port() const { return port_; }
+  void CancelStreams() { context_.CancelStreams(); }
 
  private:
   static void Poll(grpc::ServerCompletionQueue* cq) {
@@ -128,6 +129,10 @@ int GrpcServer::port() const { return impl_->port(); }
 
 void GrpcServer::Stop() {
   if (impl_) impl_->Stop();
+}
+
+void GrpcServer::CancelStreams() {
+  if (impl_) impl_->CancelStreams();
 }
 
 }  // namespace inferd
