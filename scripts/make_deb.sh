@@ -53,7 +53,7 @@ changelog() {  # package destination-dir
 }
 
 # --- inferd ---
-s="$work/inferd"
+s="$work/debian/inferd"
 install_binary "$build/bin/inferd" "$s/usr/lib/inferd/bin/inferd"
 install_binary "$build/bin/inferd-top" "$s/usr/lib/inferd/bin/inferd-top"
 chmod 0755 "$s/usr/lib/inferd/bin/inferd" "$s/usr/lib/inferd/bin/inferd-top"
@@ -77,7 +77,7 @@ for model in identity add_sub busy; do
 done
 
 # --- inferd-backends-ml ---
-m="$work/inferd-backends-ml"
+m="$work/debian/inferd-backends-ml"
 for plugin in libinferd_backend_torchscript.so libinferd_backend_opencv_dnn.so; do
   install_binary "$build/backends/$plugin" "$m/usr/lib/inferd/backends/$plugin"
 done
@@ -115,6 +115,6 @@ control "$m" inferd-backends-ml "$ml_depends"
 find "$work" -type d -exec chmod 0755 {} +
 for p in inferd inferd-backends-ml; do
   # shellcheck disable=SC2086  # INFERD_DEB_COMPRESSION is several options.
-  dpkg-deb --root-owner-group ${INFERD_DEB_COMPRESSION:--Zxz -z6} --build "$work/$p" "$out/${p}_${version}_amd64.deb" >/dev/null
+  dpkg-deb --root-owner-group ${INFERD_DEB_COMPRESSION:--Zxz -z6} --build "$work/debian/$p" "$out/${p}_${version}_amd64.deb" >/dev/null
   echo "make_deb: $out/${p}_${version}_amd64.deb"
 done
