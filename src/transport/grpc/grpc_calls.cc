@@ -56,9 +56,20 @@ void CallContext::AddStream() {
   ++streams_;
 }
 
-void CallContext::ReleaseStream() {
+void CallContext::StreamStarted(grpc::ServerContext* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  started_streams_.insert(stream);
+}
+
+void CallContext::ReleaseStream(grpc::ServerContext* stream) {
   absl::MutexLock lock(&streams_mu_);
   --streams_;
+  started_streams_.erase(stream);
+}
+
+void CallContext::CancelStreams() {
+  absl::MutexLock lock(&streams_mu_);
+  for (grpc::ServerContext* stream : started_streams_) stream->TryCancel();
 }
 
 void CallContext::WaitForStreams(absl::Duration timeout) {
@@ -265,13 +276,14 @@ class StreamCall {
       : context_(context), cq_(cq), limits_(context->stream_limits()) {
     context_->AddStream();
   }
-  ~StreamCall() { context_->ReleaseStream(); }
+  ~StreamCall() { context_->ReleaseStream(&server_context_); }
 
   void OnStarted(bool ok) {
     if (!ok) {
       delete this;
       return;
     }
+    context_->StreamStarted(&server_context_);
     Listen(context_, cq_);
     absl::MutexLock lock(&mu_);
     reading_ = true;

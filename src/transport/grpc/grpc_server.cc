@@ -75,6 +75,7 @@ class GrpcServer::Impl {
   }
 
   int port() const { return port_; }
+  void CancelStreams() { context_.CancelStreams(); }
 
  private:
   static void Poll(grpc::ServerCompletionQueue* cq) {
@@ -135,6 +136,10 @@ int GrpcServer::port() const { return impl_->port(); }
 
 void GrpcServer::Stop() {
   if (impl_) impl_->Stop();
+}
+
+void GrpcServer::CancelStreams() {
+  if (impl_) impl_->CancelStreams();
 }
 
 }  // namespace inferd

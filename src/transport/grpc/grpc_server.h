@@ -52,6 +52,10 @@ class GrpcServer {
   // and joins the threads. Call after InferenceServer::Shutdown(), so every in-flight request has
   // answered. Idempotent.
   void Stop();
+  // Ends every open ModelStreamInfer stream (its client sees CANCELLED), so that a Stop() running
+  // on another thread does not wait out its grace period for clients that keep idle streams
+  // open. Call once every accepted request has been answered (InferenceServer::Shutdown()).
+  void CancelStreams();
 
   class Impl;
 

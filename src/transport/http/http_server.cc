@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <future>
 #include <limits>
 #include <optional>
 #include <thread>
@@ -754,6 +755,19 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Im
 }
 
 int HttpServer::port() const { return impl_->port; }
+
+void HttpServer::StopAccepting() {
+  if (!impl_ || impl_->stopped) return;
+  // The acceptor belongs to the first I/O thread: close it there, and wait until it is closed.
+  std::promise<void> closed;
+  asio::post(impl_->io.front()->context, [impl = impl_.get(), &closed] {
+    beast::error_code ec;
+    impl->acceptor.close(ec);
+    impl->accept_timer.cancel();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+}
 
 void HttpServer::Stop() {
   if (!impl_ || impl_->stopped) return;

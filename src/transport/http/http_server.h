@@ -78,6 +78,9 @@ class HttpServer {
 
   int port() const;  // The port actually bound.
 
+  // Closes the listening socket: new connections are refused (ECONNREFUSED) from when it returns;
+  // open connections are still served. Idempotent; Stop() does it too.
+  void StopAccepting();
   // Stops accepting, waits (at most drain_timeout_ms) for the responses of requests already
   // handed to the server to be written, closes every connection and joins the I/O threads.
   // Idempotent.
