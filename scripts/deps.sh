@@ -25,3 +25,4 @@ else
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 "$here/fetch_onnxruntime.sh"
+"$here/fetch_apache_arrow_js.sh"

@@ -159,12 +159,6 @@ absl::StatusOr<InferRequest> RawBinaryRequest(const inference::ModelConfig& conf
   return request;
 }
 
-// Arrow IPC stream bodies: not built yet.
-absl::StatusOr<InferRequest> ArrowInferRequest(const inference::ModelConfig&, const HttpRequest&) {
-  return absl::UnimplementedError(
-      "application/vnd.apache.arrow.stream request bodies are not supported yet");
-}
-
 struct Route {
   enum Kind {
     kServerMetadata, kLive, kReady, kAllStats, kModelMetadata, kModelReady, kInfer, kConfig,
@@ -421,14 +415,9 @@ void HttpApi::HandleRequest(HttpRequest request, HttpResponder respond) const {
 
 namespace {
 
-absl::StatusOr<HttpResponse> ArrowResponse(std::shared_ptr<const InferResponse>) {
-  return absl::UnimplementedError(
-      "application/vnd.apache.arrow.stream responses are not supported yet");
-}
-
 // The inference completion: the response (or its error) encoded and sent.
 void EncodeAndRespond(absl::StatusOr<InferResponse> result, http_detail::BodyFormat format,
-                      const codec::OutputBinarySelection& selection,
+                      bool batched, const codec::OutputBinarySelection& selection,
                       const InferRequest* shm_outputs, const HttpResponder& respond) {
   if (!result.ok()) {
     respond(HttpApi::ErrorResponse(result.status()));
@@ -438,7 +427,7 @@ void EncodeAndRespond(absl::StatusOr<InferResponse> result, http_detail::BodyFor
   if (shm_outputs) MarkSharedMemoryOutputs(*shm_outputs, *response);
   if (format != http_detail::BodyFormat::kKserve) {
     auto encoded = format == http_detail::BodyFormat::kNpy ? http_detail::NpyResponse(response)
-                                                           : ArrowResponse(response);
+                                                           : http_detail::ArrowResponse(response, batched);
     respond(encoded.ok() ? *std::move(encoded) : HttpApi::ErrorResponse(encoded.status()));
     return;
   }
@@ -486,7 +475,7 @@ void HttpApi::HandleInfer(HttpRequest request, std::string model, int64_t versio
   if (request_format == BodyFormat::kNpy) {
     decoded = http_detail::NpyInferRequest(*config, request);
   } else if (request_format == BodyFormat::kArrow) {
-    decoded = ArrowInferRequest(*config, request);
+    decoded = http_detail::ArrowInferRequest(*config, request);
   } else {
     size_t header_length = request.body_size;
     if (request.inference_header_length) {
@@ -543,10 +532,12 @@ void HttpApi::HandleInfer(HttpRequest request, std::string model, int64_t versio
   server_->Infer(std::move(*decoded),
                  [respond = std::move(respond), selection = std::move(selection),
                   shm_outputs = std::move(shm_outputs),
-                  format = *response_format](absl::StatusOr<InferResponse> result) {
+                  format = *response_format,
+                  batched = config && config->max_batch_size() > 0](
+                     absl::StatusOr<InferResponse> result) {
                    absl::Status status = CallCatchingExceptions("encoding the response", [&] {
-                     EncodeAndRespond(std::move(result), format, selection, shm_outputs.get(),
-                                      respond);
+                     EncodeAndRespond(std::move(result), format, batched, selection,
+                                      shm_outputs.get(), respond);
                    });
                    if (!status.ok()) respond(ErrorResponse(status));
                  },

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "codec/arrow_ipc.h"
 #include "codec/npy.h"
 #include "core/client_text.h"
 #include "fmt/format.h"
@@ -15,7 +16,7 @@
 namespace inferd::http_detail {
 namespace {
 
-constexpr std::string_view kArrowStream = "application/vnd.apache.arrow.stream";
+constexpr std::string_view kArrowStream = codec::kArrowStreamMediaType;
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -183,6 +184,30 @@ absl::StatusOr<HttpResponse> NpyResponse(std::shared_ptr<const InferResponse> re
   r.content_type = std::string(codec::kNpyMediaType);
   r.json = std::move(encoded->header);
   if (!encoded->data.empty()) r.binary.push_back(encoded->data);
+  r.binary_owner = std::make_shared<std::pair<std::shared_ptr<const InferResponse>,
+                                              std::shared_ptr<const void>>>(
+      std::move(response), std::move(encoded->storage));
+  return r;
+}
+
+absl::StatusOr<InferRequest> ArrowInferRequest(const inference::ModelConfig& config,
+                                               const HttpRequest& request) {
+  auto inputs = codec::DecodeArrowStream({request.body, request.body_size}, request.body_owner,
+                                         config.max_batch_size() > 0);
+  if (!inputs.ok()) return inputs.status();
+  InferRequest out;
+  out.inputs = *std::move(inputs);
+  return out;
+}
+
+absl::StatusOr<HttpResponse> ArrowResponse(std::shared_ptr<const InferResponse> response,
+                                           bool batched) {
+  auto encoded = codec::EncodeArrowStream(response->outputs, batched);
+  if (!encoded.ok()) return encoded.status();
+  HttpResponse r;
+  r.content_type = std::string(kArrowStream);
+  r.json = std::move(encoded->head);
+  r.binary = std::move(encoded->body);
   r.binary_owner = std::make_shared<std::pair<std::shared_ptr<const InferResponse>,
                                               std::shared_ptr<const void>>>(
       std::move(response), std::move(encoded->storage));

@@ -53,4 +53,13 @@ absl::Status SelectSingleOutput(const inference::ModelConfig& config, std::strin
 // The .npy response of a finished inference (its single output).
 absl::StatusOr<HttpResponse> NpyResponse(std::shared_ptr<const InferResponse> response);
 
+// The request of an Arrow IPC stream body: one input per column (codec::DecodeArrowStream), rows
+// as the batch dimension when the model is batched.
+absl::StatusOr<InferRequest> ArrowInferRequest(const inference::ModelConfig& config,
+                                               const HttpRequest& request);
+
+// The Arrow IPC stream response of a finished inference (every output, one column each).
+absl::StatusOr<HttpResponse> ArrowResponse(std::shared_ptr<const InferResponse> response,
+                                           bool batched);
+
 }  // namespace inferd::http_detail
