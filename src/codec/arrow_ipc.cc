@@ -23,9 +23,7 @@ constexpr std::string_view kFixedShapeTensor = "arrow.fixed_shape_tensor";
 constexpr size_t kMaxColumns = 4096;
 constexpr size_t kMaxShapeDims = 64;
 
-absl::Status Invalid(std::string message) {
-  return absl::InvalidArgumentError(std::move(message));
-}
+absl::Status Invalid(std::string message) { return absl::InvalidArgumentError(std::move(message)); }
 
 uint32_t ReadLe32(const std::byte* p) {
   uint32_t v = 0;
@@ -62,18 +60,18 @@ absl::StatusOr<Message> ReadMessage(std::span<const std::byte> stream, size_t& p
   const auto* meta = reinterpret_cast<const uint8_t*>(stream.data() + pos);
   flatbuffers::Verifier verifier(meta, length, /*max_depth=*/64, /*max_tables=*/100000);
   if (!fb::VerifyMessageBuffer(verifier)) {
-    return Invalid(fmt::format("the Arrow stream's message at byte {} is not a valid Arrow "
-                               "Message flatbuffer",
-                               pos));
+    return Invalid(
+        fmt::format("the Arrow stream's message at byte {} is not a valid Arrow "
+                    "Message flatbuffer",
+                    pos));
   }
   Message m;
   m.message = fb::GetMessage(meta);
   pos += length;
   const int64_t body_length = m.message->bodyLength();
   if (body_length < 0 || static_cast<uint64_t>(body_length) > stream.size() - pos) {
-    return Invalid(fmt::format(
-        "the Arrow stream's message body declares {} bytes but {} remain", body_length,
-        stream.size() - pos));
+    return Invalid(fmt::format("the Arrow stream's message body declares {} bytes but {} remain",
+                               body_length, stream.size() - pos));
   }
   m.body = stream.subspan(pos, static_cast<size_t>(body_length));
   pos += static_cast<size_t>(body_length);
@@ -84,9 +82,9 @@ absl::StatusOr<Message> ReadMessage(std::span<const std::byte> stream, size_t& p
 struct Column {
   std::string name;
   DataType datatype = DataType::kInvalid;
-  bool list = false;          // FixedSizeList<T>; otherwise Binary/Utf8 (one BYTES per row).
+  bool list = false;  // FixedSizeList<T>; otherwise Binary/Utf8 (one BYTES per row).
   int64_t list_size = 1;
-  Shape shape;                // Per row (list columns).
+  Shape shape;  // Per row (list columns).
   enum class Values { kFixed, kBool, kBinary } values = Values::kFixed;
 };
 
@@ -106,18 +104,26 @@ std::optional<std::pair<DataType, Column::Values>> ChildDataType(const fb::Field
       const fb::Int* t = child->type_as_Int();
       const bool s = t->is_signed();
       switch (t->bitWidth()) {
-        case 8: return std::pair{s ? DataType::kInt8 : DataType::kUint8, Column::Values::kFixed};
-        case 16: return std::pair{s ? DataType::kInt16 : DataType::kUint16, Column::Values::kFixed};
-        case 32: return std::pair{s ? DataType::kInt32 : DataType::kUint32, Column::Values::kFixed};
-        case 64: return std::pair{s ? DataType::kInt64 : DataType::kUint64, Column::Values::kFixed};
-        default: return std::nullopt;
+        case 8:
+          return std::pair{s ? DataType::kInt8 : DataType::kUint8, Column::Values::kFixed};
+        case 16:
+          return std::pair{s ? DataType::kInt16 : DataType::kUint16, Column::Values::kFixed};
+        case 32:
+          return std::pair{s ? DataType::kInt32 : DataType::kUint32, Column::Values::kFixed};
+        case 64:
+          return std::pair{s ? DataType::kInt64 : DataType::kUint64, Column::Values::kFixed};
+        default:
+          return std::nullopt;
       }
     }
     case fb::Type::FloatingPoint:
       switch (child->type_as_FloatingPoint()->precision()) {
-        case fb::Precision::HALF: return std::pair{DataType::kFp16, Column::Values::kFixed};
-        case fb::Precision::SINGLE: return std::pair{DataType::kFp32, Column::Values::kFixed};
-        case fb::Precision::DOUBLE: return std::pair{DataType::kFp64, Column::Values::kFixed};
+        case fb::Precision::HALF:
+          return std::pair{DataType::kFp16, Column::Values::kFixed};
+        case fb::Precision::SINGLE:
+          return std::pair{DataType::kFp32, Column::Values::kFixed};
+        case fb::Precision::DOUBLE:
+          return std::pair{DataType::kFp64, Column::Values::kFixed};
       }
       return std::nullopt;
     default:
@@ -150,9 +156,10 @@ absl::StatusOr<Shape> ParseShapeMetadata(std::string_view json, const std::strin
   Shape shape;
   for (const auto& d : doc["shape"].GetArray()) {
     if (!d.IsInt64() || d.GetInt64() < 0 || shape.size() == kMaxShapeDims) {
-      return Invalid(fmt::format("{} has a \"shape\" that is not a list of at most {} "
-                                 "non-negative integers",
-                                 what, kMaxShapeDims));
+      return Invalid(
+          fmt::format("{} has a \"shape\" that is not a list of at most {} "
+                      "non-negative integers",
+                      what, kMaxShapeDims));
     }
     shape.push_back(d.GetInt64());
   }
@@ -164,9 +171,10 @@ absl::StatusOr<Column> DescribeField(const fb::Field* field) {
   c.name = ColumnName(field);
   const std::string quoted = QuoteClientText(c.name);
   if (field->dictionary()) {
-    return Invalid(fmt::format("column {} is dictionary-encoded; Arrow dictionaries are not "
-                               "supported (send the tensor's values)",
-                               quoted));
+    return Invalid(
+        fmt::format("column {} is dictionary-encoded; Arrow dictionaries are not "
+                    "supported (send the tensor's values)",
+                    quoted));
   }
   const fb::Type type = field->type_type();
   if (type == fb::Type::Binary || type == fb::Type::Utf8) {
@@ -189,15 +197,17 @@ absl::StatusOr<Column> DescribeField(const fb::Field* field) {
   }
   const fb::Field* child = field->children()->Get(0);
   if (child->dictionary()) {
-    return Invalid(fmt::format("column {} has dictionary-encoded values; Arrow dictionaries are "
-                               "not supported",
-                               quoted));
+    return Invalid(
+        fmt::format("column {} has dictionary-encoded values; Arrow dictionaries are "
+                    "not supported",
+                    quoted));
   }
   auto child_type = ChildDataType(child);
   if (!child_type) {
-    return Invalid(fmt::format("column {} holds values of Arrow type {}, which has no KServe "
-                               "datatype (Bool, Int 8..64, FloatingPoint and Binary do)",
-                               quoted, TypeName(child->type_type())));
+    return Invalid(
+        fmt::format("column {} holds values of Arrow type {}, which has no KServe "
+                    "datatype (Bool, Int 8..64, FloatingPoint and Binary do)",
+                    quoted, TypeName(child->type_type())));
   }
   c.datatype = child_type->first;
   c.values = child_type->second;
@@ -210,16 +220,16 @@ absl::StatusOr<Column> DescribeField(const fb::Field* field) {
     }
   }
   if (extension && *extension != kFixedShapeTensor) {
-    return Invalid(fmt::format("column {} has the extension type {}; only {} is supported",
-                               quoted, QuoteClientText(*extension), kFixedShapeTensor));
+    return Invalid(fmt::format("column {} has the extension type {}; only {} is supported", quoted,
+                               QuoteClientText(*extension), kFixedShapeTensor));
   }
   if (!extension) {
     c.shape = {c.list_size};
     return c;
   }
   if (!metadata) {
-    return Invalid(fmt::format("column {} is {} without {}", quoted, kFixedShapeTensor,
-                               kExtensionMetadata));
+    return Invalid(
+        fmt::format("column {} is {} without {}", quoted, kFixedShapeTensor, kExtensionMetadata));
   }
   auto shape = ParseShapeMetadata(*metadata, c.name);
   if (!shape.ok()) return shape.status();
@@ -243,13 +253,13 @@ class BatchReader {
 
   absl::StatusOr<const fb::FieldNode*> Node(const std::string& column) {
     if (!batch_->nodes() || node_ >= batch_->nodes()->size()) {
-      return Invalid(fmt::format("the record batch has no field node for column {}",
-                                 QuoteClientText(column)));
+      return Invalid(
+          fmt::format("the record batch has no field node for column {}", QuoteClientText(column)));
     }
     const fb::FieldNode* n = batch_->nodes()->Get(node_++);
     if (n->null_count() != 0) {
-      return Invalid(fmt::format("column {} has nulls; tensors cannot hold nulls",
-                                 QuoteClientText(column)));
+      return Invalid(
+          fmt::format("column {} has nulls; tensors cannot hold nulls", QuoteClientText(column)));
     }
     if (n->length() < 0) return Invalid("the record batch has a negative field length");
     return n;
@@ -291,8 +301,8 @@ class BatchReader {
           in.byte_size = bytes;
           in.owner = owner_;
         } else {
-          auto copy = std::make_shared<std::vector<std::byte>>(values->begin(),
-                                                               values->begin() + bytes);
+          auto copy =
+              std::make_shared<std::vector<std::byte>>(values->begin(), values->begin() + bytes);
           in.data = copy->data();
           in.byte_size = bytes;
           in.owner = std::move(copy);
@@ -304,7 +314,8 @@ class BatchReader {
         if (!bits.ok()) return bits.status();
         auto out = std::make_shared<std::vector<std::byte>>(count);
         for (size_t i = 0; i < count; ++i) {
-          (*out)[i] = std::byte{static_cast<uint8_t>((static_cast<uint8_t>((*bits)[i / 8]) >> (i % 8)) & 1)};
+          (*out)[i] = std::byte{
+              static_cast<uint8_t>((static_cast<uint8_t>((*bits)[i / 8]) >> (i % 8)) & 1)};
         }
         in.data = out->data();
         in.byte_size = count;
@@ -323,13 +334,14 @@ class BatchReader {
           const int32_t begin = static_cast<int32_t>(ReadLe32(offsets->data() + 4 * i));
           const int32_t end = static_cast<int32_t>(ReadLe32(offsets->data() + 4 * i + 4));
           if (begin < 0 || end < begin || static_cast<size_t>(end) > data->size()) {
-            return Invalid(fmt::format("column {} has binary offsets out of order or past its "
-                                       "data",
-                                       QuoteClientText(name)));
+            return Invalid(
+                fmt::format("column {} has binary offsets out of order or past its "
+                            "data",
+                            QuoteClientText(name)));
           }
-          AppendBytesElement(*out, std::string_view(reinterpret_cast<const char*>(data->data()) +
-                                                        begin,
-                                                    static_cast<size_t>(end - begin)));
+          AppendBytesElement(*out,
+                             std::string_view(reinterpret_cast<const char*>(data->data()) + begin,
+                                              static_cast<size_t>(end - begin)));
         }
         in.data = reinterpret_cast<const std::byte*>(out->data());
         in.byte_size = out->size();
@@ -387,8 +399,9 @@ absl::StatusOr<std::vector<InferInput>> DecodeArrowStream(std::span<const std::b
       case fb::MessageHeader::DictionaryBatch:
         return Invalid("the Arrow stream has a dictionary batch; dictionaries are not supported");
       default:
-        return Invalid("the Arrow stream has a message that is not a record batch after its "
-                       "schema");
+        return Invalid(
+            "the Arrow stream has a message that is not a record batch after its "
+            "schema");
     }
   }
   if (batches == 0) return Invalid("the Arrow stream has no record batch; send one");
@@ -411,8 +424,8 @@ absl::StatusOr<std::vector<InferInput>> DecodeArrowStream(std::span<const std::b
     auto node = reader.Node(c.name);
     if (!node.ok()) return node.status();
     if ((*node)->length() != rows) {
-      return Invalid(fmt::format("column {} has {} rows in a batch of {}",
-                                 QuoteClientText(c.name), (*node)->length(), rows));
+      return Invalid(fmt::format("column {} has {} rows in a batch of {}", QuoteClientText(c.name),
+                                 (*node)->length(), rows));
     }
     size_t count = static_cast<size_t>(rows);
     if (c.list) {
@@ -425,16 +438,16 @@ absl::StatusOr<std::vector<InferInput>> DecodeArrowStream(std::span<const std::b
       int64_t values = 0;
       if (__builtin_mul_overflow(rows, c.list_size, &values) || (*child)->length() < values) {
         return Invalid(fmt::format("column {} has {} values for {} rows of {}",
-                                   QuoteClientText(c.name), (*child)->length(), rows,
-                                   c.list_size));
+                                   QuoteClientText(c.name), (*child)->length(), rows, c.list_size));
       }
       count = static_cast<size_t>(values);
       if (batched) {
         in.shape.push_back(rows);
       } else if (rows != 1) {
-        return Invalid(fmt::format("column {} has {} rows; the model is not batched, so a "
-                                   "tensor column has one row",
-                                   QuoteClientText(c.name), rows));
+        return Invalid(
+            fmt::format("column {} has {} rows; the model is not batched, so a "
+                        "tensor column has one row",
+                        QuoteClientText(c.name), rows));
       }
       in.shape.insert(in.shape.end(), c.shape.begin(), c.shape.end());
     } else {
@@ -473,20 +486,49 @@ flatbuffers::Offset<fb::Field> ValueField(flatbuffers::FlatBufferBuilder& b, Dat
     offset = fb::CreateFloatingPoint(b, p).Union();
   };
   switch (type) {
-    case DataType::kBool: t = fb::Type::Bool; offset = fb::CreateBool(b).Union(); break;
-    case DataType::kUint8: int_type(8, false); break;
-    case DataType::kUint16: int_type(16, false); break;
-    case DataType::kUint32: int_type(32, false); break;
-    case DataType::kUint64: int_type(64, false); break;
-    case DataType::kInt8: int_type(8, true); break;
-    case DataType::kInt16: int_type(16, true); break;
-    case DataType::kInt32: int_type(32, true); break;
-    case DataType::kInt64: int_type(64, true); break;
-    case DataType::kFp16: float_type(fb::Precision::HALF); break;
-    case DataType::kFp32: float_type(fb::Precision::SINGLE); break;
-    case DataType::kFp64: float_type(fb::Precision::DOUBLE); break;
-    case DataType::kBytes: t = fb::Type::Binary; offset = fb::CreateBinary(b).Union(); break;
-    default: break;
+    case DataType::kBool:
+      t = fb::Type::Bool;
+      offset = fb::CreateBool(b).Union();
+      break;
+    case DataType::kUint8:
+      int_type(8, false);
+      break;
+    case DataType::kUint16:
+      int_type(16, false);
+      break;
+    case DataType::kUint32:
+      int_type(32, false);
+      break;
+    case DataType::kUint64:
+      int_type(64, false);
+      break;
+    case DataType::kInt8:
+      int_type(8, true);
+      break;
+    case DataType::kInt16:
+      int_type(16, true);
+      break;
+    case DataType::kInt32:
+      int_type(32, true);
+      break;
+    case DataType::kInt64:
+      int_type(64, true);
+      break;
+    case DataType::kFp16:
+      float_type(fb::Precision::HALF);
+      break;
+    case DataType::kFp32:
+      float_type(fb::Precision::SINGLE);
+      break;
+    case DataType::kFp64:
+      float_type(fb::Precision::DOUBLE);
+      break;
+    case DataType::kBytes:
+      t = fb::Type::Binary;
+      offset = fb::CreateBinary(b).Union();
+      break;
+    default:
+      break;
   }
   return fb::CreateField(b, b.CreateString("item"), false, t, offset);
 }
@@ -523,9 +565,10 @@ absl::StatusOr<EncodedArrowStream> EncodeArrowStream(std::span<const InferOutput
                                  QuoteClientText(o.name), DataTypeName(o.datatype)));
     }
     if (o.datatype == DataType::kBf16) {
-      return Invalid(fmt::format("output {} is BF16, which has no Arrow type; ask for another "
-                                 "format",
-                                 QuoteClientText(o.name)));
+      return Invalid(
+          fmt::format("output {} is BF16, which has no Arrow type; ask for another "
+                      "format",
+                      QuoteClientText(o.name)));
     }
     Plan p;
     if (batched && !o.shape.empty()) {
@@ -547,7 +590,8 @@ absl::StatusOr<EncodedArrowStream> EncodeArrowStream(std::span<const InferOutput
     if (o.datatype == DataType::kBool) {
       auto& bits = storage->emplace_back((static_cast<size_t>(count) + 7) / 8);
       for (int64_t i = 0; i < count && static_cast<size_t>(i) < o.byte_size; ++i) {
-        if (o.data[i] != std::byte{0}) bits[i / 8] |= std::byte{static_cast<uint8_t>(1u << (i % 8))};
+        if (o.data[i] != std::byte{0})
+          bits[i / 8] |= std::byte{static_cast<uint8_t>(1u << (i % 8))};
       }
       add_buffer(bits);
     } else if (o.datatype == DataType::kBytes) {
@@ -588,10 +632,10 @@ absl::StatusOr<EncodedArrowStream> EncodeArrowStream(std::span<const InferOutput
                              b.CreateString(kExtensionMetadata.data(), kExtensionMetadata.size()),
                              b.CreateString(shape_json))};
       std::vector<flatbuffers::Offset<fb::Field>> children = {ValueField(b, outputs[i].datatype)};
-      fields.push_back(fb::CreateField(
-          b, b.CreateString(outputs[i].name), false, fb::Type::FixedSizeList,
-          fb::CreateFixedSizeList(b, static_cast<int32_t>(p.list_size)).Union(), 0,
-          b.CreateVector(children), b.CreateVector(metadata)));
+      fields.push_back(
+          fb::CreateField(b, b.CreateString(outputs[i].name), false, fb::Type::FixedSizeList,
+                          fb::CreateFixedSizeList(b, static_cast<int32_t>(p.list_size)).Union(), 0,
+                          b.CreateVector(children), b.CreateVector(metadata)));
     }
     auto schema = fb::CreateSchema(b, fb::Endianness::Little, b.CreateVector(fields));
     b.Finish(fb::CreateMessage(b, fb::MetadataVersion::V5, fb::MessageHeader::Schema,

@@ -16,9 +16,7 @@ namespace {
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicSize = 6;
 
-absl::Status Invalid(std::string message) {
-  return absl::InvalidArgumentError(std::move(message));
-}
+absl::Status Invalid(std::string message) { return absl::InvalidArgumentError(std::move(message)); }
 
 // What a header says.
 struct NpyHeader {
@@ -73,8 +71,9 @@ class HeaderParser {
     SkipSpace();
     if (pos_ != text_.size()) return Error("has text after the closing '}'");
     if (!have_descr || !have_order || !have_shape) {
-      return Error(fmt::format("lacks the key '{}'",
-                               !have_descr ? "descr" : !have_order ? "fortran_order" : "shape"));
+      return Error(fmt::format("lacks the key '{}'", !have_descr   ? "descr"
+                                                     : !have_order ? "fortran_order"
+                                                                   : "shape"));
     }
     return absl::OkStatus();
   }
@@ -106,7 +105,8 @@ class HeaderParser {
   absl::Status String(std::string& out, std::string_view what) {
     SkipSpace();
     const char quote = Peek();
-    if (quote != '\'' && quote != '"') return Error(fmt::format("has {} that is not a string", what));
+    if (quote != '\'' && quote != '"')
+      return Error(fmt::format("has {} that is not a string", what));
     const size_t end = text_.find(quote, pos_ + 1);
     if (end == std::string_view::npos) return Error("has an unterminated string");
     out = std::string(text_.substr(pos_ + 1, end - pos_ - 1));
@@ -152,9 +152,10 @@ struct NpyDtype {
 
 absl::StatusOr<NpyDtype> ParseDescr(std::string_view descr) {
   auto unsupported = [&](std::string_view why) {
-    return Invalid(fmt::format("the npy dtype {} {}; supported: bool, int8..int64, uint8..uint64, "
-                               "float16/32/64 and 'S' (fixed-width bytes, as BYTES)",
-                               QuoteClientText(descr), why));
+    return Invalid(
+        fmt::format("the npy dtype {} {}; supported: bool, int8..int64, uint8..uint64, "
+                    "float16/32/64 and 'S' (fixed-width bytes, as BYTES)",
+                    QuoteClientText(descr), why));
   };
   NpyDtype d;
   std::string_view rest = descr;
@@ -259,19 +260,32 @@ void FortranToC(const std::byte* src, std::byte* dst, std::span<const int64_t> s
 
 std::string_view NpyDescrOf(DataType type) {
   switch (type) {
-    case DataType::kBool: return "|b1";
-    case DataType::kUint8: return "|u1";
-    case DataType::kUint16: return "<u2";
-    case DataType::kUint32: return "<u4";
-    case DataType::kUint64: return "<u8";
-    case DataType::kInt8: return "|i1";
-    case DataType::kInt16: return "<i2";
-    case DataType::kInt32: return "<i4";
-    case DataType::kInt64: return "<i8";
-    case DataType::kFp16: return "<f2";
-    case DataType::kFp32: return "<f4";
-    case DataType::kFp64: return "<f8";
-    default: return "";
+    case DataType::kBool:
+      return "|b1";
+    case DataType::kUint8:
+      return "|u1";
+    case DataType::kUint16:
+      return "<u2";
+    case DataType::kUint32:
+      return "<u4";
+    case DataType::kUint64:
+      return "<u8";
+    case DataType::kInt8:
+      return "|i1";
+    case DataType::kInt16:
+      return "<i2";
+    case DataType::kInt32:
+      return "<i4";
+    case DataType::kInt64:
+      return "<i8";
+    case DataType::kFp16:
+      return "<f2";
+    case DataType::kFp32:
+      return "<f4";
+    case DataType::kFp64:
+      return "<f8";
+    default:
+      return "";
   }
 }
 
@@ -316,8 +330,7 @@ absl::StatusOr<InferInput> DecodeNpy(std::span<const std::byte> body,
   if (!dtype.ok()) return dtype.status();
   const std::optional<int64_t> count = ElementCount(header.shape);
   size_t expected = 0;
-  if (!count ||
-      __builtin_mul_overflow(static_cast<size_t>(*count), dtype->item_size, &expected)) {
+  if (!count || __builtin_mul_overflow(static_cast<size_t>(*count), dtype->item_size, &expected)) {
     return Invalid(fmt::format("the .npy shape {} is too large", ShapeTuple(header.shape)));
   }
   const size_t offset = prefix + header_length;
@@ -372,7 +385,8 @@ absl::StatusOr<InferInput> DecodeNpy(std::span<const std::byte> body,
     *out = std::move(c_order);
   }
   if (swap) {
-    for (size_t k = 0; k < expected; k += item) std::reverse(out->data() + k, out->data() + k + item);
+    for (size_t k = 0; k < expected; k += item)
+      std::reverse(out->data() + k, out->data() + k + item);
   }
   in.data = out->data();
   in.byte_size = expected;

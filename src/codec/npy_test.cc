@@ -20,7 +20,8 @@ std::string Npy(std::string_view dict, std::string_view data, int major = 1) {
   out.push_back(static_cast<char>(major));
   out.push_back('\0');
   const size_t header = total - prefix;
-  for (size_t i = 0; i < length_size; ++i) out.push_back(static_cast<char>((header >> (8 * i)) & 0xff));
+  for (size_t i = 0; i < length_size; ++i)
+    out.push_back(static_cast<char>((header >> (8 * i)) & 0xff));
   out += dict;
   out.append(total - out.size() - 1, ' ');
   out.push_back('\n');
@@ -50,8 +51,8 @@ std::string Raw(std::initializer_list<T> values) {
 }
 
 TEST(NpyTest, LittleEndianCOrderIsAViewIntoTheBody) {
-  const std::string file =
-      Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", Raw<float>({1, 2, 3, 4, 5, 6}));
+  const std::string file = Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+                               Raw<float>({1, 2, 3, 4, 5, 6}));
   AlignedBody body(file);
   auto in = DecodeNpy(body.span(), body.storage);
   ASSERT_TRUE(in.ok()) << in.status();
@@ -64,8 +65,8 @@ TEST(NpyTest, LittleEndianCOrderIsAViewIntoTheBody) {
 
 TEST(NpyTest, FormatVersions2And3AndKeyOrderAndPython2Integers) {
   for (int major : {2, 3}) {
-    const std::string file =
-        Npy("{'shape': (3L,), 'fortran_order': False, 'descr': '<i8'}", Raw<int64_t>({7, 8, 9}), major);
+    const std::string file = Npy("{'shape': (3L,), 'fortran_order': False, 'descr': '<i8'}",
+                                 Raw<int64_t>({7, 8, 9}), major);
     AlignedBody body(file);
     auto in = DecodeNpy(body.span(), body.storage);
     ASSERT_TRUE(in.ok()) << in.status();
@@ -97,8 +98,8 @@ TEST(NpyTest, FortranOrderIsTransposedToCOrder) {
 }
 
 TEST(NpyTest, FixedWidthBytesBecomeBytesElements) {
-  AlignedBody body(Npy("{'descr': '|S3', 'fortran_order': False, 'shape': (2,), }",
-                       std::string("ab\0xyz", 6)));
+  AlignedBody body(
+      Npy("{'descr': '|S3', 'fortran_order': False, 'shape': (2,), }", std::string("ab\0xyz", 6)));
   auto in = DecodeNpy(body.span(), body.storage);
   ASSERT_TRUE(in.ok()) << in.status();
   EXPECT_EQ(in->datatype, DataType::kBytes);
@@ -129,8 +130,8 @@ TEST(NpyTest, EncodeRoundTripsAndPadsTo64) {
 
   const std::string bytes = SerializeBytesTensor(std::vector<std::string>{"a", "hello"});
   const Shape one = {2};
-  auto text = EncodeNpy({"T", DataType::kBytes, one, reinterpret_cast<const std::byte*>(bytes.data()),
-                         bytes.size()});
+  auto text = EncodeNpy(
+      {"T", DataType::kBytes, one, reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()});
   ASSERT_TRUE(text.ok()) << text.status();
   EXPECT_THAT(text->header, HasSubstr("'descr': '|S5'"));
   EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(text->data.data()), 10),
@@ -146,7 +147,8 @@ TEST(NpyTest, BadInputsNameTheProblem) {
     std::string body;
     std::string message;
   };
-  const std::string ok = Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", Raw<float>({1, 2}));
+  const std::string ok =
+      Npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", Raw<float>({1, 2}));
   const std::vector<Case> cases = {
       {"not npy at all", "does not start with the magic"},
       {ok.substr(0, 9), "header is truncated"},

@@ -426,8 +426,9 @@ void EncodeAndRespond(absl::StatusOr<InferResponse> result, http_detail::BodyFor
   auto response = std::make_shared<InferResponse>(*std::move(result));
   if (shm_outputs) MarkSharedMemoryOutputs(*shm_outputs, *response);
   if (format != http_detail::BodyFormat::kKserve) {
-    auto encoded = format == http_detail::BodyFormat::kNpy ? http_detail::NpyResponse(response)
-                                                           : http_detail::ArrowResponse(response, batched);
+    auto encoded = format == http_detail::BodyFormat::kNpy
+                       ? http_detail::NpyResponse(response)
+                       : http_detail::ArrowResponse(response, batched);
     respond(encoded.ok() ? *std::move(encoded) : HttpApi::ErrorResponse(encoded.status()));
     return;
   }

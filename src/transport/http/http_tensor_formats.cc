@@ -59,9 +59,12 @@ std::string PercentDecode(std::string_view s) {
 
 std::string_view MediaTypeOf(BodyFormat format) {
   switch (format) {
-    case BodyFormat::kNpy: return codec::kNpyMediaType;
-    case BodyFormat::kArrow: return kArrowStream;
-    case BodyFormat::kKserve: break;
+    case BodyFormat::kNpy:
+      return codec::kNpyMediaType;
+    case BodyFormat::kArrow:
+      return kArrowStream;
+    case BodyFormat::kKserve:
+      break;
   }
   return "application/json";
 }
@@ -175,8 +178,8 @@ absl::Status SelectSingleOutput(const inference::ModelConfig& config, std::strin
 
 absl::StatusOr<HttpResponse> NpyResponse(std::shared_ptr<const InferResponse> response) {
   if (response->outputs.size() != 1) {
-    return absl::InternalError(fmt::format("the model returned {} outputs for a .npy response",
-                                           response->outputs.size()));
+    return absl::InternalError(
+        fmt::format("the model returned {} outputs for a .npy response", response->outputs.size()));
   }
   auto encoded = codec::EncodeNpy(response->outputs[0].view());
   if (!encoded.ok()) return encoded.status();
@@ -184,8 +187,8 @@ absl::StatusOr<HttpResponse> NpyResponse(std::shared_ptr<const InferResponse> re
   r.content_type = std::string(codec::kNpyMediaType);
   r.json = std::move(encoded->header);
   if (!encoded->data.empty()) r.binary.push_back(encoded->data);
-  r.binary_owner = std::make_shared<std::pair<std::shared_ptr<const InferResponse>,
-                                              std::shared_ptr<const void>>>(
+  r.binary_owner = std::make_shared<
+      std::pair<std::shared_ptr<const InferResponse>, std::shared_ptr<const void>>>(
       std::move(response), std::move(encoded->storage));
   return r;
 }
@@ -208,8 +211,8 @@ absl::StatusOr<HttpResponse> ArrowResponse(std::shared_ptr<const InferResponse> 
   r.content_type = std::string(kArrowStream);
   r.json = std::move(encoded->head);
   r.binary = std::move(encoded->body);
-  r.binary_owner = std::make_shared<std::pair<std::shared_ptr<const InferResponse>,
-                                              std::shared_ptr<const void>>>(
+  r.binary_owner = std::make_shared<
+      std::pair<std::shared_ptr<const InferResponse>, std::shared_ptr<const void>>>(
       std::move(response), std::move(encoded->storage));
   return r;
 }
