@@ -67,6 +67,9 @@ absl::StatusOr<Message> ReadMessage(std::span<const std::byte> stream, size_t& p
   }
   Message m;
   m.message = fb::GetMessage(meta);
+  if (!m.message->header()) {
+    return Invalid(fmt::format("the Arrow stream's message at byte {} has no header", pos));
+  }
   pos += length;
   const int64_t body_length = m.message->bodyLength();
   if (body_length < 0 || static_cast<uint64_t>(body_length) > stream.size() - pos) {
@@ -177,6 +180,7 @@ absl::StatusOr<Column> DescribeField(const fb::Field* field) {
                     quoted));
   }
   const fb::Type type = field->type_type();
+  if (!field->type()) return Invalid(fmt::format("column {} has no Arrow type", quoted));
   if (type == fb::Type::Binary || type == fb::Type::Utf8) {
     c.datatype = DataType::kBytes;
     c.values = Column::Values::kBinary;
@@ -202,7 +206,7 @@ absl::StatusOr<Column> DescribeField(const fb::Field* field) {
                     "not supported",
                     quoted));
   }
-  auto child_type = ChildDataType(child);
+  auto child_type = child->type() ? ChildDataType(child) : std::nullopt;
   if (!child_type) {
     return Invalid(
         fmt::format("column {} holds values of Arrow type {}, which has no KServe "
