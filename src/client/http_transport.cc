@@ -73,26 +73,16 @@ struct Connection {
 
 absl::Status StatusFromHttp(unsigned code, std::string message) {
   switch (code) {
-    case 400:
-      return absl::InvalidArgumentError(message);
-    case 401:
-      return absl::UnauthenticatedError(message);
-    case 403:
-      return absl::PermissionDeniedError(message);
-    case 404:
-      return absl::NotFoundError(message);
-    case 405:
-      return absl::UnimplementedError(message);
-    case 413:
-      return absl::ResourceExhaustedError(message);
-    case 501:
-      return absl::UnimplementedError(message);
-    case 503:
-      return absl::UnavailableError(message);
-    case 504:
-      return absl::DeadlineExceededError(message);
-    case 500:
-      return absl::InternalError(message);
+    case 400: return absl::InvalidArgumentError(message);
+    case 401: return absl::UnauthenticatedError(message);
+    case 403: return absl::PermissionDeniedError(message);
+    case 404: return absl::NotFoundError(message);
+    case 405: return absl::UnimplementedError(message);
+    case 413: return absl::ResourceExhaustedError(message);
+    case 501: return absl::UnimplementedError(message);
+    case 503: return absl::UnavailableError(message);
+    case 504: return absl::DeadlineExceededError(message);
+    case 500: return absl::InternalError(message);
     default:
       return absl::UnknownError(fmt::format("HTTP status {}: {}", code, message));
   }
@@ -210,8 +200,7 @@ class HttpTransport final : public ClientTransport {
       r.set(http::field::content_type, "application/json");
     }
     r.body().head = std::move(encoded->json);
-    for (const auto& chunk : encoded->binary)
-      r.body().tail.emplace_back(chunk.data(), chunk.size());
+    for (const auto& chunk : encoded->binary) r.body().tail.emplace_back(chunk.data(), chunk.size());
     call->keep = std::move(req);
     call->done = [callback = std::move(callback)](absl::StatusOr<Response> result) {
       if (!result.ok()) return callback(result.status());
@@ -227,7 +216,8 @@ class HttpTransport final : public ClientTransport {
       }
       const auto* bytes = reinterpret_cast<const std::byte*>(result->data);
       callback(codec::DecodeInferResponse(std::string_view(result->data, header),
-                                          {bytes + header, result->size - header}, result->block));
+                                          {bytes + header, result->size - header},
+                                          result->block));
     };
     return call;
   }
@@ -381,7 +371,8 @@ class HttpTransport final : public ClientTransport {
     if (!r.ok()) return r.status();
     return codec::DecodeServerMetadata(*r);
   }
-  absl::StatusOr<ModelMetadata> GetModelMetadata(std::string_view model, int64_t version) override {
+  absl::StatusOr<ModelMetadata> GetModelMetadata(std::string_view model,
+                                                 int64_t version) override {
     auto r = Json(http::verb::get, ModelPath(model, version), "");
     if (!r.ok()) return r.status();
     return codec::DecodeModelMetadata(*r);
@@ -441,12 +432,13 @@ class HttpTransport final : public ClientTransport {
                         : "/v2/systemsharedmemory/region/" + PercentEncode(name);
   }
   absl::Status UnloadModel(std::string_view model) override {
-    return Json(http::verb::post, "/v2/repository/models/" + PercentEncode(model) + "/unload", "")
+    return Json(http::verb::post, "/v2/repository/models/" + PercentEncode(model) + "/unload",
+                "")
         .status();
   }
   absl::StatusOr<std::vector<ModelIndexEntry>> GetRepositoryIndex(bool ready_only) override {
-    auto r =
-        Json(http::verb::post, "/v2/repository/index", ready_only ? R"({"ready":true})" : "{}");
+    auto r = Json(http::verb::post, "/v2/repository/index",
+                  ready_only ? R"({"ready":true})" : "{}");
     if (!r.ok()) return r.status();
     return codec::DecodeRepositoryIndex(*r);
   }
@@ -670,18 +662,18 @@ class HttpTransport final : public ClientTransport {
     if (c->blocking) c = Rehome(std::move(c), /*blocking=*/false);
     const bool reused = c->used;
     c->used = true;
-    http::async_write(
-        c->socket, call->request, [this, c, call, reused](beast::error_code ec, size_t) mutable {
-          if (ec) return Failed(std::move(c), std::move(call), ec, reused);
-          c->parser.emplace();
-          c->parser->body_limit(std::numeric_limits<std::uint64_t>::max());
-          http::async_read_header(c->socket, c->buffer, *c->parser,
-                                  [this, c, call, reused](beast::error_code ec, size_t) mutable {
-                                    if (ec)
-                                      return Failed(std::move(c), std::move(call), ec, reused);
-                                    ReadBody(std::move(c), std::move(call));
-                                  });
-        });
+    http::async_write(c->socket, call->request,
+                      [this, c, call, reused](beast::error_code ec, size_t) mutable {
+                        if (ec) return Failed(std::move(c), std::move(call), ec, reused);
+                        c->parser.emplace();
+                        c->parser->body_limit(std::numeric_limits<std::uint64_t>::max());
+                        http::async_read_header(
+                            c->socket, c->buffer, *c->parser,
+                            [this, c, call, reused](beast::error_code ec, size_t) mutable {
+                              if (ec) return Failed(std::move(c), std::move(call), ec, reused);
+                              ReadBody(std::move(c), std::move(call));
+                            });
+                      });
   }
 
   // With a Content-Length the body is read straight into the block the decoded outputs will
