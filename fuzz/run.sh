@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ALL_TARGETS=(http_request_fuzzer grpc_infer_fuzzer model_config_fuzzer ipc_protocol_fuzzer
-             shm_parameters_fuzzer)
+             shm_parameters_fuzzer tensor_body_fuzzer)
 mode=${1:?usage: fuzz/run.sh run|merge BUILD [SECONDS] [TARGET...]}
 build=${2:?build tree}
 shift 2

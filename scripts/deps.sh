@@ -34,3 +34,4 @@ if [ ! -f "$validator/node_modules/.package-lock.json" ] ||
   echo "deps: npm ci in deploy/kubernetes/validator"
   (cd "$validator" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 fi
+"$here/fetch_apache_arrow_js.sh"

@@ -229,6 +229,46 @@ TEST_F(HttpE2e, ClientInfersEveryDatatypeInBinaryAndInJson) {
   }
 }
 
+TEST_F(HttpE2e, ClientInfersEveryDatatypeWithTheNpyAndArrowCodecs) {
+  for (const std::string codec : {"npy", "arrow"}) {
+    auto client = Client::Create(server().url() + "?codec=" + codec);
+    ASSERT_TRUE(client.ok()) << client.status();
+    for (const std::string& type : AllDatatypes()) {
+      if (type == "BF16") continue;  // Neither NumPy nor Arrow has a BF16 type.
+      const Sample s = SampleOf(type);
+      InferRequest request;
+      request.model_name = ModelFor(type);
+      request.inputs.push_back(
+          InferInput::FromBytes("INPUT0", *DataTypeFromName(type), {3}, s.bytes));
+      request.outputs.push_back({"OUTPUT0", {}});
+      auto response = (*client)->Infer(std::move(request));
+      ASSERT_TRUE(response.ok()) << codec << " " << type << ": " << response.status();
+      ASSERT_EQ(response->outputs.size(), 1u);
+      EXPECT_EQ(response->outputs[0].name, "OUTPUT0");
+      EXPECT_EQ(response->outputs[0].datatype, *DataTypeFromName(type));
+      EXPECT_EQ(response->outputs[0].shape, Shape({3}));
+      EXPECT_EQ(std::string(response->outputs[0].bytes()), s.bytes) << codec << " " << type;
+    }
+  }
+  // A batched model with two inputs: Arrow rows are the batch.
+  auto client = Client::Create(server().url() + "?codec=arrow");
+  ASSERT_TRUE(client.ok());
+  std::vector<int32_t> a(32), b(32, 1);
+  for (int i = 0; i < 32; ++i) a[static_cast<size_t>(i)] = i;
+  InferRequest request;
+  request.model_name = "add_sub";
+  request.inputs.push_back(InferInput::Copy<int32_t>("INPUT0", DataType::kInt32, {2, 16}, a));
+  request.inputs.push_back(InferInput::Copy<int32_t>("INPUT1", DataType::kInt32, {2, 16}, b));
+  auto response = (*client)->Infer(std::move(request));
+  ASSERT_TRUE(response.ok()) << response.status();
+  ASSERT_EQ(response->outputs.size(), 2u);
+  EXPECT_EQ(response->outputs[0].shape, Shape({2, 16}));
+  EXPECT_EQ(response->outputs[0].As<int32_t>()[31], 32);
+  EXPECT_EQ(response->outputs[1].As<int32_t>()[31], 30);
+  EXPECT_THAT(std::string(Client::Create(server().url() + "?codec=xml").status().message()),
+              HasSubstr("not one of binary, json, npy, arrow"));
+}
+
 std::string Sequence(int start, int step) {
   std::string out = "[";
   for (int i = 0; i < 16; ++i) out += (i ? "," : "") + std::to_string(start + i * step);

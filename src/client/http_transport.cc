@@ -11,16 +11,19 @@
 #include <charconv>
 #include <deque>
 #include <future>
+#include <map>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "codec/arrow_ipc.h"
 #include "codec/buffer_pool.h"
 #include "codec/gather_body.h"
 #include "codec/json_document.h"
 #include "codec/kserve_json.h"
+#include "codec/npy.h"
 #include "fmt/format.h"
 #include "rapidjson/document.h"
 #include "rapidjson/stringbuffer.h"
@@ -43,6 +46,7 @@ using codec::GatherBody;
 struct Response {
   unsigned status = 0;
   std::optional<std::string> inference_header_length;
+  std::string content_type;
   std::shared_ptr<std::byte> block;  // From the transport's BufferPool.
   char* data = nullptr;
   size_t size = 0;
@@ -66,7 +70,6 @@ struct Connection {
   // blocking socket operations on the caller's thread) rather than its I/O thread's.
   bool blocking = false;
 };
-
 
 absl::Status StatusFromHttp(unsigned code, std::string message) {
   switch (code) {
@@ -174,6 +177,9 @@ class HttpTransport final : public ClientTransport {
 
   // The HTTP call of an inference request; null after `callback` got an encoding error.
   std::shared_ptr<Call> MakeInferCall(InferRequest request, InferCallback callback) {
+    if (options_.codec == HttpBodyCodec::kNpy || options_.codec == HttpBodyCodec::kArrow) {
+      return MakeTensorBodyCall(std::move(request), std::move(callback));
+    }
     auto req = std::make_shared<InferRequest>(std::move(request));
     if (req->parameters.find(codec::kBinaryDataOutput) == req->parameters.end()) {
       req->parameters[std::string(codec::kBinaryDataOutput)] = true;
@@ -214,6 +220,141 @@ class HttpTransport final : public ClientTransport {
                                           result->block));
     };
     return call;
+  }
+
+  // An inference call whose body is .npy or an Arrow IPC stream (options_.codec).
+  std::shared_ptr<Call> MakeTensorBodyCall(InferRequest request, InferCallback callback) {
+    auto req = std::make_shared<InferRequest>(std::move(request));
+    auto call = std::make_shared<Call>();
+    auto& r = call->request;
+    r.method(http::verb::post);
+    std::string target = ModelPath(req->model_name, req->model_version) + "/infer";
+    bool batched = false;
+    std::string npy_output;
+    if (options_.codec == HttpBodyCodec::kNpy) {
+      if (req->inputs.size() != 1) {
+        callback(absl::InvalidArgumentError(fmt::format(
+            "the npy codec sends one input per request; this request has {}", req->inputs.size())));
+        return nullptr;
+      }
+      auto encoded = codec::EncodeNpy(req->inputs[0].view());
+      if (!encoded.ok()) {
+        callback(encoded.status());
+        return nullptr;
+      }
+      target += "?input=" + PercentEncode(req->inputs[0].name);
+      if (req->outputs.size() == 1) {
+        npy_output = req->outputs[0].name;
+        target += "&output=" + PercentEncode(npy_output);
+        r.set(http::field::accept, std::string(codec::kNpyMediaType));
+      } else {
+        r.set(http::field::accept, "application/json");
+      }
+      r.set(http::field::content_type, std::string(codec::kNpyMediaType));
+      r.body().head = std::move(encoded->header);
+      if (!encoded->data.empty())
+        r.body().tail.emplace_back(encoded->data.data(), encoded->data.size());
+      call->keep =
+          std::make_shared<std::pair<std::shared_ptr<InferRequest>, std::shared_ptr<const void>>>(
+              req, std::move(encoded->storage));
+    } else {
+      auto max_batch_size = MaxBatchSize(req->model_name, req->model_version);
+      if (!max_batch_size.ok()) {
+        callback(max_batch_size.status());
+        return nullptr;
+      }
+      batched = *max_batch_size > 0;
+      std::vector<InferOutput> columns;
+      for (const InferInput& in : req->inputs) {
+        InferOutput o;
+        o.name = in.name;
+        o.datatype = in.datatype;
+        o.shape = in.shape;
+        o.data = in.data;
+        o.byte_size = in.byte_size;
+        columns.push_back(std::move(o));
+      }
+      auto encoded = codec::EncodeArrowStream(columns, batched);
+      if (!encoded.ok()) {
+        callback(encoded.status());
+        return nullptr;
+      }
+      r.set(http::field::content_type, std::string(codec::kArrowStreamMediaType));
+      r.set(http::field::accept, std::string(codec::kArrowStreamMediaType));
+      r.body().head = std::move(encoded->head);
+      for (const auto& chunk : encoded->body)
+        r.body().tail.emplace_back(chunk.data(), chunk.size());
+      call->keep =
+          std::make_shared<std::pair<std::shared_ptr<InferRequest>, std::shared_ptr<const void>>>(
+              req, std::move(encoded->storage));
+    }
+    r.target(target);
+    call->done = [callback = std::move(callback), batched, npy_output,
+                  req](absl::StatusOr<Response> result) {
+      if (!result.ok()) return callback(result.status());
+      if (result->status != 200) return callback(ErrorOf(*result));
+      const auto* bytes = reinterpret_cast<const std::byte*>(result->data);
+      const std::string_view type = result->content_type;
+      InferResponse response;
+      response.model_name = req->model_name;
+      response.model_version = req->model_version;
+      if (type.starts_with(codec::kNpyMediaType)) {
+        auto out = codec::DecodeNpy({bytes, result->size}, result->block);
+        if (!out.ok()) return callback(out.status());
+        response.outputs.push_back(InferOutput{npy_output,
+                                               out->datatype,
+                                               std::move(out->shape),
+                                               out->data,
+                                               out->byte_size,
+                                               std::move(out->owner),
+                                               {}});
+        return callback(std::move(response));
+      }
+      if (type.starts_with(codec::kArrowStreamMediaType)) {
+        auto outs = codec::DecodeArrowStream({bytes, result->size}, result->block, batched);
+        if (!outs.ok()) return callback(outs.status());
+        for (InferInput& o : *outs) {
+          response.outputs.push_back(InferOutput{std::move(o.name),
+                                                 o.datatype,
+                                                 std::move(o.shape),
+                                                 o.data,
+                                                 o.byte_size,
+                                                 std::move(o.owner),
+                                                 {}});
+        }
+        return callback(std::move(response));
+      }
+      size_t header = result->size;
+      if (result->inference_header_length) {
+        header = std::strtoull(result->inference_header_length->c_str(), nullptr, 10);
+        if (header > result->size) header = result->size;
+      }
+      callback(codec::DecodeInferResponse(std::string_view(result->data, header),
+                                          {bytes + header, result->size - header}, result->block));
+    };
+    return call;
+  }
+
+  // A model's max_batch_size from its config, read once per model and version.
+  absl::StatusOr<int64_t> MaxBatchSize(const std::string& model, int64_t version) {
+    const std::string key = ModelPath(model, version);
+    {
+      absl::MutexLock lock(&batch_mu_);
+      if (auto it = max_batch_size_.find(key); it != max_batch_size_.end()) return it->second;
+    }
+    auto text = Json(http::verb::get, key + "/config", "");
+    if (!text.ok()) return text.status();
+    rapidjson::Document doc;
+    if (absl::Status s = codec::ParseJsonDocument(*text, "the model config", doc); !s.ok()) {
+      return s;
+    }
+    int64_t value = 0;
+    if (doc.IsObject() && doc.HasMember("max_batch_size") && doc["max_batch_size"].IsInt64()) {
+      value = doc["max_batch_size"].GetInt64();
+    }
+    absl::MutexLock lock(&batch_mu_);
+    max_batch_size_[key] = value;
+    return value;
   }
 
   absl::StatusOr<bool> IsServerLive() override { return Health("/v2/health/live"); }
@@ -583,6 +724,9 @@ class HttpTransport final : public ClientTransport {
     if (auto it = header.find(kHeaderLengthField); it != header.end()) {
       response.inference_header_length = std::string(it->value());
     }
+    if (auto it = header.find(http::field::content_type); it != header.end()) {
+      response.content_type = std::string(it->value());
+    }
     return response;
   }
 
@@ -676,6 +820,8 @@ class HttpTransport final : public ClientTransport {
   const std::string port_;
   const HttpTransportOptions options_;
   const std::shared_ptr<BufferPool> pool_ = BufferPool::Create(options_.buffer_cache_bytes);
+  absl::Mutex batch_mu_;
+  std::map<std::string, int64_t> max_batch_size_ ABSL_GUARDED_BY(batch_mu_);
   // Blocking calls' sockets: never run, so their responses wake only the thread that waits.
   asio::io_context blocking_ioc_{1};
   asio::io_context ioc_{1};
@@ -693,7 +839,31 @@ class HttpTransport final : public ClientTransport {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ClientTransport>> CreateHttpTransport(
-    std::string_view address, const HttpTransportOptions& options) {
+    std::string_view address, const HttpTransportOptions& given) {
+  HttpTransportOptions options = given;
+  if (const size_t q = address.find('?'); q != std::string_view::npos) {
+    const std::string_view query = address.substr(q + 1);
+    address = address.substr(0, q);
+    if (!query.starts_with("codec=") || query.find('&') != std::string_view::npos) {
+      return absl::InvalidArgumentError(fmt::format(
+          "http:// URL query '{}' is not understood; expected ?codec=binary|json|npy|arrow",
+          query));
+    }
+    const std::string_view codec = query.substr(6);
+    if (codec == "binary") {
+      options.codec = HttpBodyCodec::kBinary;
+    } else if (codec == "json") {
+      options.codec = HttpBodyCodec::kJson;
+      options.binary_inputs = false;
+    } else if (codec == "npy") {
+      options.codec = HttpBodyCodec::kNpy;
+    } else if (codec == "arrow") {
+      options.codec = HttpBodyCodec::kArrow;
+    } else {
+      return absl::InvalidArgumentError(
+          fmt::format("http:// codec '{}' is not one of binary, json, npy, arrow", codec));
+    }
+  }
   address = address.substr(0, address.find('/'));
   std::string host;
   std::string port = "8000";

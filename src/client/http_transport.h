@@ -13,14 +13,23 @@
 
 namespace inferd {
 
+// How infer requests travel (the URL's `?codec=`; docs/protocols.md): KServe JSON with binary
+// inputs (binary, the default), KServe JSON with inputs as JSON (json), a NumPy .npy body (npy:
+// a request with one input; the answer is .npy when the request names one output, else binary
+// JSON) or an Arrow IPC stream (arrow: every input and output; the client reads the model's
+// max_batch_size from its config once, to lay out rows).
+enum class HttpBodyCodec { kBinary, kJson, kNpy, kArrow };
+
 struct HttpTransportOptions {
   int max_connections = 16;
   bool binary_inputs = true;  // Send inputs as binary data (FP16/BF16 always are).
+  HttpBodyCodec codec = HttpBodyCodec::kBinary;
   // Response bodies are read into pooled blocks; at most this many idle bytes stay cached.
   size_t buffer_cache_bytes = size_t{32} << 20;
 };
 
-// `address` is "host:port" (port defaults to 8000); an optional path after it is ignored.
+// `address` is "host:port" (port defaults to 8000); an optional path after it is ignored; a query
+// "?codec=binary|json|npy|arrow" sets `codec` (json also clears `binary_inputs`).
 absl::StatusOr<std::unique_ptr<ClientTransport>> CreateHttpTransport(
     std::string_view address, const HttpTransportOptions& options = {});
 

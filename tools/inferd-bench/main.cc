@@ -8,6 +8,7 @@
 
 #include "CLI/CLI.hpp"
 #include "batching_bench.h"
+#include "codec_bench.h"
 #include "grpc_bench.h"
 #include "http_bench.h"
 #include "ipc_bench.h"
@@ -143,7 +144,15 @@ int main(int argc, char** argv) {
   soak_cmd->add_option("--reconnect-every", soak_load.reconnect_every)->check(CLI::PositiveNumber);
   soak_cmd->add_option("--large-every", soak_load.large_every)->check(CLI::PositiveNumber);
   soak_cmd->add_option("--rate", soak_load.rate, "Identity requests per second (0: no limit)");
+  inferd::bench::CodecBenchOptions codec_bench;
+  auto* codec_cmd = app.add_subcommand(
+      "codec", "Encode + decode of one FP32 tensor in each wire format, against memcpy");
+  codec_cmd->add_option("--min-bytes", codec_bench.min_bytes, "Smallest tensor (bytes)");
+  codec_cmd->add_option("--max-bytes", codec_bench.max_bytes, "Largest tensor (bytes; sizes x4)");
+  codec_cmd->add_option("--min-seconds", codec_bench.min_seconds,
+                        "Repeat each measurement at least this long");
   CLI11_PARSE(app, argc, argv);
+  if (codec_cmd->parsed()) return inferd::bench::RunCodecBench(codec_bench);
   if (soak_cmd->parsed()) return inferd::bench::RunSoakLoad(soak_load);
   if (ipc_cmd->parsed()) return inferd::bench::RunIpcBench(ipc_bench);
   if (pingpong_cmd->parsed()) {

@@ -49,6 +49,12 @@ HttpRequest MakeHttpRequest(const Header& header, std::shared_ptr<const void> ow
   if (auto it = header.find(http::field::accept_encoding); it != header.end()) {
     request.accept_encoding = std::string(it->value());
   }
+  if (auto it = header.find(http::field::content_type); it != header.end()) {
+    request.content_type = std::string(it->value());
+  }
+  if (auto it = header.find(http::field::accept); it != header.end()) {
+    request.accept = std::string(it->value());
+  }
   return request;
 }
 

@@ -14,6 +14,7 @@
 #include "inferd/status.h"
 #include "rapidjson/document.h"
 #include "transport/http/http_compression.h"
+#include "transport/http/http_tensor_formats.h"
 #include "transport/http/model_config_json.h"
 #include "transport/shm/shm_region_registry.h"
 
@@ -415,8 +416,8 @@ void HttpApi::HandleRequest(HttpRequest request, HttpResponder respond) const {
 namespace {
 
 // The inference completion: the response (or its error) encoded and sent.
-void EncodeAndRespond(absl::StatusOr<InferResponse> result,
-                      const codec::OutputBinarySelection& selection,
+void EncodeAndRespond(absl::StatusOr<InferResponse> result, http_detail::BodyFormat format,
+                      bool batched, const codec::OutputBinarySelection& selection,
                       const InferRequest* shm_outputs, const HttpResponder& respond) {
   if (!result.ok()) {
     respond(HttpApi::ErrorResponse(result.status()));
@@ -424,6 +425,13 @@ void EncodeAndRespond(absl::StatusOr<InferResponse> result,
   }
   auto response = std::make_shared<InferResponse>(*std::move(result));
   if (shm_outputs) MarkSharedMemoryOutputs(*shm_outputs, *response);
+  if (format != http_detail::BodyFormat::kKserve) {
+    auto encoded = format == http_detail::BodyFormat::kNpy
+                       ? http_detail::NpyResponse(response)
+                       : http_detail::ArrowResponse(response, batched);
+    respond(encoded.ok() ? *std::move(encoded) : HttpApi::ErrorResponse(encoded.status()));
+    return;
+  }
   auto encoded = codec::EncodeInferResponse(*response, selection);
   if (!encoded.ok()) {
     respond(HttpApi::ErrorResponse(encoded.status()));
@@ -446,39 +454,70 @@ void EncodeAndRespond(absl::StatusOr<InferResponse> result,
 
 void HttpApi::HandleInfer(HttpRequest request, std::string model, int64_t version,
                           HttpResponder respond) const {
-  size_t header_length = request.body_size;
-  if (request.inference_header_length) {
-    auto length = ParseLength(*request.inference_header_length);
-    if (!length.ok()) {
-      respond(ErrorResponse(length.status()));
+  using http_detail::BodyFormat;
+  const BodyFormat request_format = http_detail::RequestBodyFormat(request.content_type);
+  const std::optional<BodyFormat> response_format =
+      http_detail::ResponseBodyFormat(request.accept, request_format);
+  if (!response_format) {
+    respond(ErrorResponse(406, http_detail::NotAcceptableMessage(request.accept)));
+    return;
+  }
+  // The npy and Arrow formats name inputs and outputs from the model's config.
+  std::shared_ptr<const inference::ModelConfig> config;
+  if (request_format != BodyFormat::kKserve || *response_format != BodyFormat::kKserve) {
+    auto found = server_->GetModelConfig(model, version);
+    if (!found.ok()) {
+      respond(ErrorResponse(found.status()));
       return;
     }
-    if (static_cast<uint64_t>(*length) > request.body_size) {
-      respond(ErrorResponse(
-          400, fmt::format("Inference-Header-Content-Length is {} bytes, larger than the {}-byte "
-                           "request body",
-                           *length, request.body_size)));
-      return;
-    }
-    header_length = static_cast<size_t>(*length);
+    config = *std::move(found);
   }
   absl::StatusOr<InferRequest> decoded;
-  if (request.inference_header_length && header_length == 0) {
-    auto config = server_->GetModelConfig(model, version);
-    if (!config.ok()) {
-      respond(ErrorResponse(config.status()));
-      return;
-    }
-    decoded = RawBinaryRequest(**config, request);
+  if (request_format == BodyFormat::kNpy) {
+    decoded = http_detail::NpyInferRequest(*config, request);
+  } else if (request_format == BodyFormat::kArrow) {
+    decoded = http_detail::ArrowInferRequest(*config, request);
   } else {
-    const std::string_view json(reinterpret_cast<const char*>(request.body), header_length);
-    decoded = codec::DecodeInferRequest(
-        json, {request.body + header_length, request.body_size - header_length},
-        request.body_owner);
+    size_t header_length = request.body_size;
+    if (request.inference_header_length) {
+      auto length = ParseLength(*request.inference_header_length);
+      if (!length.ok()) {
+        respond(ErrorResponse(length.status()));
+        return;
+      }
+      if (static_cast<uint64_t>(*length) > request.body_size) {
+        respond(ErrorResponse(
+            400, fmt::format("Inference-Header-Content-Length is {} bytes, larger than the "
+                             "{}-byte request body",
+                             *length, request.body_size)));
+        return;
+      }
+      header_length = static_cast<size_t>(*length);
+    }
+    if (request.inference_header_length && header_length == 0) {
+      auto raw_config = server_->GetModelConfig(model, version);
+      if (!raw_config.ok()) {
+        respond(ErrorResponse(raw_config.status()));
+        return;
+      }
+      decoded = RawBinaryRequest(**raw_config, request);
+    } else {
+      const std::string_view json(reinterpret_cast<const char*>(request.body), header_length);
+      decoded = codec::DecodeInferRequest(
+          json, {request.body + header_length, request.body_size - header_length},
+          request.body_owner);
+    }
   }
   if (!decoded.ok()) {
     respond(ErrorResponse(decoded.status()));
     return;
+  }
+  if (*response_format == BodyFormat::kNpy) {
+    if (absl::Status s = http_detail::SelectSingleOutput(*config, request.target, *decoded);
+        !s.ok()) {
+      respond(ErrorResponse(s));
+      return;
+    }
   }
   decoded->model_name = std::move(model);
   decoded->model_version = version;
@@ -493,9 +532,13 @@ void HttpApi::HandleInfer(HttpRequest request, std::string model, int64_t versio
   std::shared_ptr<InferRequest> shm_outputs = SharedMemoryOutputs(*decoded);
   server_->Infer(std::move(*decoded),
                  [respond = std::move(respond), selection = std::move(selection),
-                  shm_outputs = std::move(shm_outputs)](absl::StatusOr<InferResponse> result) {
+                  shm_outputs = std::move(shm_outputs),
+                  format = *response_format,
+                  batched = config && config->max_batch_size() > 0](
+                     absl::StatusOr<InferResponse> result) {
                    absl::Status status = CallCatchingExceptions("encoding the response", [&] {
-                     EncodeAndRespond(std::move(result), selection, shm_outputs.get(), respond);
+                     EncodeAndRespond(std::move(result), format, batched, selection,
+                                      shm_outputs.get(), respond);
                    });
                    if (!status.ok()) respond(ErrorResponse(status));
                  },

@@ -31,6 +31,10 @@ struct HttpRequest {
   // Content-Encoding of the body and the client's Accept-Encoding (empty when absent).
   std::string content_encoding;
   std::string accept_encoding;
+  // Content-Type of the body and the client's Accept (empty when absent): the infer endpoint's
+  // body formats (KServe JSON, application/x-npy, application/vnd.apache.arrow.stream).
+  std::string content_type;
+  std::string accept;
 };
 
 struct HttpResponse {
