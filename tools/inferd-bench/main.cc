@@ -13,6 +13,7 @@
 #include "ipc_bench.h"
 #include "memory_bench.h"
 #include "metrics_bench.h"
+#include "perf_check_bench.h"
 #include "soak_load.h"
 
 namespace {
@@ -142,7 +143,18 @@ int main(int argc, char** argv) {
   soak_cmd->add_option("--reconnect-every", soak_load.reconnect_every)->check(CLI::PositiveNumber);
   soak_cmd->add_option("--large-every", soak_load.large_every)->check(CLI::PositiveNumber);
   soak_cmd->add_option("--rate", soak_load.rate, "Identity requests per second (0: no limit)");
+  inferd::bench::PerfCheckOptions perf_check;
+  perf_check.inferd_path = SiblingBinary("inferd");
+  perf_check.perf_path = SiblingBinary("inferd-perf");
+  auto* perf_check_cmd = app.add_subcommand(
+      "perf-check", "inferd-perf against a plain-socket HTTP generator (identity 16 B, c1 and c8)");
+  perf_check_cmd->add_option("--model-repository", perf_check.model_repository)->required();
+  perf_check_cmd->add_option("--rounds", perf_check.rounds, "Alternating rounds per concurrency");
+  perf_check_cmd->add_option("--window-ms", perf_check.window_ms, "inferd-perf's -p");
+  perf_check_cmd->add_option("--pin", perf_check.pin,
+                             "Server on CPU 1 and clients on CPU 0 (default true)");
   CLI11_PARSE(app, argc, argv);
+  if (perf_check_cmd->parsed()) return inferd::bench::RunPerfCheckBench(perf_check);
   if (soak_cmd->parsed()) return inferd::bench::RunSoakLoad(soak_load);
   if (ipc_cmd->parsed()) return inferd::bench::RunIpcBench(ipc_bench);
   if (pingpong_cmd->parsed()) {
