@@ -9,7 +9,10 @@
 // about 20 us, ipc:// 30-60 us, http:// 100-200 us, grpc:// 200-400 us. The upper bounds allow
 // about three times that plus 300 us for a busy shared machine: local/ipc 2.6 ms, http 3.0 ms,
 // grpc 3.5 ms. The server's compute infer time is the sleep alone: 2.0 to 2.5 ms.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +25,8 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "test_util/server_process.h"
 
@@ -119,17 +124,17 @@ class Inferd {
   int http_ = 0, grpc_ = 0, metrics_ = 0;
 };
 
-struct Run {
+struct PerfRun {
   int exit_code = -1;
   std::string output;  // stdout and stderr
   double seconds = 0;
 };
 
-Run RunPerf(std::vector<std::string> args, std::chrono::milliseconds timeout = 60s) {
+PerfRun RunPerf(std::vector<std::string> args, std::chrono::milliseconds timeout = 60s) {
   args.insert(args.begin(), "profile");
   const auto start = std::chrono::steady_clock::now();
   ServerProcess perf(PerfBinary(), args);
-  Run run;
+  PerfRun run;
   run.exit_code = perf.WaitForExit(timeout).value_or(-1);
   run.output = perf.output();
   run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -189,7 +194,7 @@ TEST_F(PerfE2eTest, MeasuresBusyLatencyOnEveryTransport) {
       args.push_back("--control-url");
       args.push_back(server_->http());
     }
-    Run run = RunPerf(Quick(args));
+    PerfRun run = RunPerf(Quick(args));
     ASSERT_EQ(run.exit_code, 0) << run.output;
     EXPECT_THAT(run.output, HasSubstr("Request concurrency: 1"));
     rapidjson::Document doc = ParseJson(ReadFile(json));
@@ -212,7 +217,7 @@ TEST_F(PerfE2eTest, MeasuresBusyLatencyOnEveryTransport) {
 // Batch 4 runs as batch 4 on the server, and throughput counts batch elements.
 TEST_F(PerfE2eTest, BatchSizeShowsInBatchStatsAndThroughput) {
   const fs::path json = Temp("batch4.json");
-  Run run = RunPerf(Quick({"-m", "busy", "-b", "4", "-u", server_->grpc(), "--shape", "INPUT0:4",
+  PerfRun run = RunPerf(Quick({"-m", "busy", "-b", "4", "-u", server_->grpc(), "--shape", "INPUT0:4",
                            "--async", "--json", json.string()}));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   rapidjson::Document doc = ParseJson(ReadFile(json));
@@ -226,7 +231,7 @@ TEST_F(PerfE2eTest, BatchSizeShowsInBatchStatsAndThroughput) {
 // scheduled send time, so it grows window after window instead of staying at 2 ms.
 TEST_F(PerfE2eTest, RequestRateAboveCapacityReportsGrowingLatency) {
   const fs::path json = Temp("rate.json");
-  Run run = RunPerf({"-m", "busy", "-u", server_->grpc(), "--shape", "INPUT0:4",
+  PerfRun run = RunPerf({"-m", "busy", "-u", server_->grpc(), "--shape", "INPUT0:4",
                      "--request-rate-range", "100:1000:900", "-p", "400", "-s", "10", "-r", "3",
                      "--json", json.string(), "--ignore-errors"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -254,7 +259,7 @@ TEST_F(PerfE2eTest, RequestRateAboveCapacityReportsGrowingLatency) {
 // -f writes perf_analyzer's CSV: its header, its column order, one row per level.
 TEST_F(PerfE2eTest, CsvHasPerfAnalyzersHeaderAndOneRowPerLevel) {
   const fs::path csv = Temp("levels.csv");
-  Run run = RunPerf(Quick({"-m", "busy", "-u", server_->http(), "--shape", "INPUT0:4",
+  PerfRun run = RunPerf(Quick({"-m", "busy", "-u", server_->http(), "--shape", "INPUT0:4",
                            "--concurrency-range", "1:3", "-f", csv.string()}));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   std::istringstream lines(ReadFile(csv));
@@ -290,7 +295,7 @@ TEST_F(PerfE2eTest, CsvHasPerfAnalyzersHeaderAndOneRowPerLevel) {
 
 TEST_F(PerfE2eTest, RequestRateCsvStartsWithRequestRate) {
   const fs::path csv = Temp("rate.csv");
-  Run run = RunPerf(Quick({"-m", "busy", "-u", server_->http(), "--shape", "INPUT0:4",
+  PerfRun run = RunPerf(Quick({"-m", "busy", "-u", server_->http(), "--shape", "INPUT0:4",
                            "--request-rate-range", "50", "--request-distribution", "poisson",
                            "-f", csv.string()}));
   ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -298,7 +303,7 @@ TEST_F(PerfE2eTest, RequestRateCsvStartsWithRequestRate) {
 }
 
 TEST_F(PerfE2eTest, StreamingSharedMemoryAndInputFilesWork) {
-  Run run = RunPerf(Quick({"-m", "busy", "-u", server_->grpc(), "--shape", "INPUT0:4",
+  PerfRun run = RunPerf(Quick({"-m", "busy", "-u", server_->grpc(), "--shape", "INPUT0:4",
                            "--streaming"}));
   EXPECT_EQ(run.exit_code, 0) << run.output;
   run = RunPerf(Quick({"-m", "busy", "-u", server_->http(), "--shape", "INPUT0:4",
@@ -339,7 +344,7 @@ TEST_F(PerfE2eTest, StreamingSharedMemoryAndInputFilesWork) {
 
 TEST_F(PerfE2eTest, HardwareFromMetricsIsReportedAndAbsentProbesSaidOnce) {
   const fs::path json = Temp("hw.json");
-  Run run = RunPerf({"-m", "busy", "-u", server_->http(), "--shape", "INPUT0:4", "-p", "400",
+  PerfRun run = RunPerf({"-m", "busy", "-u", server_->http(), "--shape", "INPUT0:4", "-p", "400",
                      "-s", "100", "-r", "3", "--collect-metrics", "--metrics-url",
                      server_->metrics(), "--metrics-interval", "100", "--json", json.string()});
   ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -357,7 +362,7 @@ TEST_F(PerfE2eTest, HardwareFromMetricsIsReportedAndAbsentProbesSaidOnce) {
 // ---- Bad inputs: a clear message and a non-zero exit each, nothing hanging. ----
 
 TEST_F(PerfE2eTest, UnknownModelListsTheModelsThere) {
-  Run run = RunPerf({"-m", "nosuch", "-u", server_->http()});
+  PerfRun run = RunPerf({"-m", "nosuch", "-u", server_->http()});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.output, AllOf(HasSubstr("unknown model 'nosuch'"), HasSubstr("busy"),
                                 HasSubstr("identity")));
@@ -368,21 +373,21 @@ TEST_F(PerfE2eTest, UnknownModelListsTheModelsThere) {
 
 TEST_F(PerfE2eTest, UnknownVersionSaysWhichAreReady) {
   for (const std::string& url : {server_->http(), server_->grpc()}) {
-    Run run = RunPerf({"-m", "busy", "-x", "7", "-u", url, "--shape", "INPUT0:4"});
+    PerfRun run = RunPerf({"-m", "busy", "-x", "7", "-u", url, "--shape", "INPUT0:4"});
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_THAT(run.output, AllOf(HasSubstr("no version 7"), HasSubstr("ready versions: 1")));
   }
 }
 
 TEST_F(PerfE2eTest, VariableDimensionWithoutShapeAsksForShape) {
-  Run run = RunPerf({"-m", "busy", "-u", server_->http()});
+  PerfRun run = RunPerf({"-m", "busy", "-u", server_->http()});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.output, AllOf(HasSubstr("'INPUT0' has variable dimensions"),
                                 HasSubstr("--shape INPUT0:")));
 }
 
 TEST_F(PerfE2eTest, ShapeNamingAnUnknownInputIsRefused) {
-  Run run = RunPerf({"-m", "busy", "-u", server_->http(), "--shape", "NOPE:4"});
+  PerfRun run = RunPerf({"-m", "busy", "-u", server_->http(), "--shape", "NOPE:4"});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.output, AllOf(HasSubstr("'NOPE'"), HasSubstr("does not have"),
                                 HasSubstr("INPUT0")));
@@ -391,7 +396,7 @@ TEST_F(PerfE2eTest, ShapeNamingAnUnknownInputIsRefused) {
 TEST_F(PerfE2eTest, InputDataWithWrongCountOrDatatypeIsRefused) {
   const fs::path count = Temp("count.json");
   WriteFile(count, R"({"data": [{"INPUT0": [1, 2, 3]}]})");
-  Run run = RunPerf({"-m", "busy", "-u", server_->http(), "--shape", "INPUT0:4", "--input-data",
+  PerfRun run = RunPerf({"-m", "busy", "-u", server_->http(), "--shape", "INPUT0:4", "--input-data",
                      count.string()});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.output, AllOf(HasSubstr("count.json"), HasSubstr("3 values"),
@@ -408,18 +413,36 @@ TEST_F(PerfE2eTest, UnreachableServerAnswersWithinThreeSeconds) {
   for (const std::string url : {"http://127.0.0.1:1", "grpc://127.0.0.1:1",
                                 "ipc:///nonexistent/inferd.sock", "http://10.255.255.1:8000"}) {
     SCOPED_TRACE(url);
-    Run run = RunPerf({"-m", "busy", "-u", url}, 10s);
+    PerfRun run = RunPerf({"-m", "busy", "-u", url}, 10s);
     EXPECT_EQ(run.exit_code, 1) << run.output;
     EXPECT_LT(run.seconds, 3.5);
     EXPECT_THAT(run.output, HasSubstr("inferd-perf: "));
     EXPECT_THAT(run.output, Not(HasSubstr("Request concurrency")));
   }
+  // A server that accepts connections and never answers: the 3 s limit, not the kernel's.
+  const int silent = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(silent, 16), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len);
+  for (const char* scheme : {"http", "grpc"}) {
+    const std::string url = fmt::format("{}://127.0.0.1:{}", scheme, ntohs(addr.sin_port));
+    SCOPED_TRACE(url);
+    PerfRun run = RunPerf({"-m", "busy", "-u", url}, 10s);
+    EXPECT_EQ(run.exit_code, 1) << run.output;
+    EXPECT_LT(run.seconds, 4.0);
+    EXPECT_THAT(run.output, HasSubstr("no answer from " + url + " within 3000 ms"));
+  }
+  close(silent);
 }
 
 TEST_F(PerfE2eTest, FailingResponsesAreCountedShownAndMarked) {
   // busy_q1 queues one request: at concurrency 4 the others are refused with 503.
   const fs::path json = Temp("fail.json");
-  Run run = RunPerf(Quick({"-m", "busy_q1", "-u", server_->http(), "--shape", "INPUT0:4",
+  PerfRun run = RunPerf(Quick({"-m", "busy_q1", "-u", server_->http(), "--shape", "INPUT0:4",
                            "--concurrency-range", "4", "--json", json.string()}));
   EXPECT_EQ(run.exit_code, 2) << run.output;
   EXPECT_THAT(run.output, AllOf(HasSubstr("ERR"), HasSubstr("Errors: "),
