@@ -88,9 +88,10 @@ class Connection {
     size_t length = 0;
     std::string lower = headers;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-    const size_t at = lower.find("content-length:");
+    // "\r\n" first: Inference-Header-Content-Length ends in the same words.
+    const size_t at = lower.find("\r\ncontent-length:");
     if (at == std::string::npos) return false;
-    length = std::strtoul(headers.c_str() + at + 15, nullptr, 10);
+    length = std::strtoul(headers.c_str() + at + 17, nullptr, 10);
     while (buffer_.size() < header_end + 4 + length) {
       if (!Read()) return false;
     }
@@ -224,7 +225,8 @@ int RunPerfCheckBench(const PerfCheckOptions& o) {
       auto p = RunPerf(o, url, concurrency, (dir / "perf.json").string(), "");
       auto g = RunGenerator(port, concurrency, 3 * o.window_ms / 1000);
       if (!p || !g) {
-        fmt::print(stderr, "round {} at concurrency {} failed\n", round, concurrency);
+        fmt::print(stderr, "round {} at concurrency {} failed ({})\n", round, concurrency,
+                   !p ? "inferd-perf" : "the generator");
         code = 1;
         continue;
       }
