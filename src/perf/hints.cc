@@ -33,11 +33,21 @@ std::vector<std::string> MakeHints(const ProfileResult& result) {
   }
   const ServerBreakdown& s = top.server;
   const double compute = s.compute_input_us + s.compute_infer_us + s.compute_output_us;
+  const bool cpu_saturated =
+      top.hardware.cpu_utilization_mean && *top.hardware.cpu_utilization_mean >= 0.9;
   if (s.available && compute > 0 && s.queue_us > compute) {
-    hints.push_back(fmt::format(
-        "queue time ({:.0f} us) exceeds compute time ({:.0f} us) at the top {}: requests wait "
-        "for an instance; add instances or dynamic batching",
-        s.queue_us, compute, what));
+    if (cpu_saturated) {
+      hints.push_back(fmt::format(
+          "queue time ({:.0f} us) exceeds compute time ({:.0f} us) at the top {} with the CPU at "
+          "{:.0f}%: the machine is saturated, more instances would only share it; the queueing "
+          "is the price of load above capacity (larger batches, if the model gains from them)",
+          s.queue_us, compute, what, *top.hardware.cpu_utilization_mean * 100));
+    } else {
+      hints.push_back(fmt::format(
+          "queue time ({:.0f} us) exceeds compute time ({:.0f} us) at the top {}: requests wait "
+          "for an instance; add instances or dynamic batching",
+          s.queue_us, compute, what));
+    }
   }
   if (s.available && compute > 0 && top.network_server_us > compute && s.queue_us < compute) {
     hints.push_back(fmt::format(

@@ -114,3 +114,21 @@ TEST(HintsTest, QueueOverComputeSaysAddInstances) {
 
 }  // namespace
 }  // namespace inferd::perf
+
+namespace inferd::perf {
+namespace {
+
+TEST(HintsTest, QueueOverComputeOnASaturatedCpuDoesNotSayAddInstances) {
+  ProfileResult r = TwoLevels();
+  r.levels.back().hardware.cpu_utilization_mean = 0.99;
+  const auto hints = MakeHints(r);
+  bool saturated = false;
+  for (const auto& h : hints) {
+    saturated = saturated || h.find("saturated") != std::string::npos;
+    EXPECT_EQ(h.find("add instances"), std::string::npos) << h;
+  }
+  EXPECT_TRUE(saturated);
+}
+
+}  // namespace
+}  // namespace inferd::perf

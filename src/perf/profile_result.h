@@ -118,6 +118,8 @@ struct ProfileResult {
   std::optional<int> percentile;
   double measurement_interval_ms = 0;
   std::string measurement_mode;
+  uint64_t measurement_request_count = 0;  // count_windows
+  int max_trials = 0;
   double stability_percentage = 0;
   // What was measured, one entry per level in the order run.
   std::vector<LevelResult> levels;

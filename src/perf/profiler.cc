@@ -521,6 +521,8 @@ ProfileResult ProfilerImpl::Run(const ProgressCallback& progress) {
   result.measurement_mode =
       options_.measurement_mode == MeasurementMode::kTimeWindows ? "time_windows" : "count_windows";
   result.stability_percentage = options_.stability_percentage;
+  result.measurement_request_count = options_.measurement_request_count;
+  result.max_trials = options_.max_trials;
   const std::vector<double> values = options_.mode == LoadMode::kConcurrency
                                          ? options_.concurrency.Values()
                                          : options_.request_rate.Values();

@@ -129,6 +129,10 @@ std::string JsonText(const ProfileResult& r) {
     w.Null();
   }
   num("measurement_interval_ms", r.measurement_interval_ms);
+  key("measurement_request_count");
+  w.Uint64(r.measurement_request_count);
+  key("max_trials");
+  w.Int(r.max_trials);
   str("measurement_mode", r.measurement_mode);
   num("stability_percentage", r.stability_percentage);
   key("levels");
@@ -273,8 +277,13 @@ void PrintReport(const ProfileResult& r, std::ostream& out) {
       << fmt::format("  Model: {}{}  Protocol: {} ({})\n", r.model,
                      r.version > 0 ? fmt::format(" v{}", r.version) : "", r.protocol, r.url)
       << fmt::format("  Batch size: {}\n", r.batch_size)
-      << fmt::format("  Using \"{}\" mode for stabilization, {} ms windows, {}% stability\n",
-                     r.measurement_mode, r.measurement_interval_ms, r.stability_percentage)
+      << fmt::format("  Using \"{}\" mode for stabilization: windows of {}, the last three "
+                     "within {}%, at most {} windows\n",
+                     r.measurement_mode,
+                     r.measurement_mode == "count_windows"
+                         ? fmt::format("{} requests", r.measurement_request_count)
+                         : fmt::format("{} ms", r.measurement_interval_ms),
+                     r.stability_percentage, r.max_trials)
       << fmt::format("  Load: {}{}, {} calls\n",
                      r.mode == LoadMode::kConcurrency ? "closed loop (concurrency)"
                                                       : "open loop (request rate)",
