@@ -104,6 +104,15 @@ class Generator final : public LoadGenerator {
     return shared_->completed;
   }
 
+  uint64_t WaitForCompleted(uint64_t target, double timeout_ms) override {
+    absl::MutexLock lock(&shared_->mu);
+    auto reached = [s = shared_.get(), target]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+      return s->completed >= target;
+    };
+    shared_->mu.AwaitWithTimeout(absl::Condition(&reached), absl::Milliseconds(timeout_ms));
+    return shared_->completed;
+  }
+
   bool Stop(double timeout_ms) override {
     if (stopped_) return drained_;
     stopped_ = true;

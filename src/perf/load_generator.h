@@ -50,6 +50,9 @@ class LoadGenerator {
   virtual std::vector<RequestRecord> TakeRecords() = 0;
   // Completed since Start (successes and failures).
   virtual uint64_t Completed() const = 0;
+  // Blocks until Completed() >= target or `timeout_ms` passed (no polling: a thread waking every
+  // few ms disturbs an in-process model's OpenMP workers); the count reached.
+  virtual uint64_t WaitForCompleted(uint64_t target, double timeout_ms) = 0;
   // Stops sending and waits up to `timeout_ms` for the requests in flight; false when some are
   // still out (their threads are left behind, detached).
   virtual bool Stop(double timeout_ms) = 0;
