@@ -8,7 +8,11 @@
 // transport with a 4-float request, measured idle on this 2-core VM with inferd-bench: local://
 // about 20 us, ipc:// 30-60 us, http:// 100-200 us, grpc:// 200-400 us. The upper bounds allow
 // about three times that plus 300 us for a busy shared machine: local/ipc 2.6 ms, http 3.0 ms,
-// grpc 3.5 ms. The server's compute infer time is the sleep alone: 2.0 to 2.5 ms.
+// grpc 3.5 ms. The server's compute infer time is the sleep alone plus its wake-up: 2.0 to 2.8 ms
+// (an average, so a few late wake-ups on a loaded machine move it little).
+// In the sanitizer tree (Debug, AddressSanitizer: client and server code run several times
+// slower, the transports' round trips 5-20x) the upper bounds get 10 ms (p50) and 1 ms (compute)
+// more; the lower bound stays exact.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -41,6 +45,20 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 constexpr double kBusyUs = 2000;
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+constexpr double kSanitizerP50SlackMs = kSanitized ? 10 : 0;
+constexpr double kSanitizerComputeSlackUs = kSanitized ? 1000 : 0;
 
 std::string PerfBinary() {
   const std::string inferd = testing::InferdBinary();
@@ -203,10 +221,10 @@ TEST_F(PerfE2eTest, MeasuresBusyLatencyOnEveryTransport) {
     const auto& level = doc["levels"][0];
     const double p50_ms = level["latency_us"]["p50"].GetDouble() / 1e3;
     EXPECT_GE(p50_ms, kBusyUs / 1e3) << run.output;
-    EXPECT_LE(p50_ms, t.max_p50_ms) << run.output;
+    EXPECT_LE(p50_ms, t.max_p50_ms + kSanitizerP50SlackMs) << run.output;
     const double infer_us = level["server"]["compute_infer_us"].GetDouble();
     EXPECT_GE(infer_us, kBusyUs);
-    EXPECT_LE(infer_us, kBusyUs + 500);
+    EXPECT_LE(infer_us, kBusyUs + 800 + kSanitizerComputeSlackUs);
     EXPECT_GT(level["server"]["success_count"].GetUint64(), 0u);
     EXPECT_EQ(level["server"]["executions_by_batch_size"]["1"].GetUint64(),
               level["server"]["execution_count"].GetUint64());
