@@ -14,7 +14,7 @@ REPO ?= examples/model_repository
 HTTP_PORT ?= 8000
 
 .PHONY: deps build build-asan build-fuzz build-tsan models serve test test-asan test-tsan test-fuzz fuzz \
-	fuzz-merge soak bench bench-perf measure-http-limits clean
+	fuzz-merge soak bench bench-perf measure-http-limits deb deploy-test clean
 
 deps:
 	scripts/deps.sh
@@ -100,6 +100,16 @@ bench-perf: build
 # read, 2,000 slow-header connections, /metrics with idle connections. About a minute.
 measure-http-limits: build
 	/usr/bin/python3 scripts/measure_http_limits.py --binary=$(BUILD)/bin/inferd
+
+# The Debian packages inferd_<version>_amd64.deb and inferd-backends-ml_<version>_amd64.deb
+# (docs/deployment.md), from the release build, into $(BUILD)/deb.
+deb: build
+	scripts/make_deb.sh $(BUILD) $(BUILD)/deb
+
+# The packages installed with apt in a fresh debootstrap'd Debian 12 root, serving (root, network
+# to the Debian mirror; a few minutes; not in make test). DEPLOY_TEST_ML=1 adds the ML backends.
+deploy-test: deb
+	scripts/deploy_test.sh $(BUILD)/deb
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TSAN_BUILD)

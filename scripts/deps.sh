@@ -25,3 +25,12 @@ else
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 "$here/fetch_onnxruntime.sh"
+# The Kubernetes manifests' validator (deploy/kubernetes/validate.sh): the npm packages pinned in
+# its package-lock.json (exact versions and integrity hashes), installed without install scripts
+# into deploy/kubernetes/validator/node_modules (gitignored). Offline when already installed.
+validator="$here/../deploy/kubernetes/validator"
+if [ ! -f "$validator/node_modules/.package-lock.json" ] ||
+   [ "$validator/package-lock.json" -nt "$validator/node_modules/.package-lock.json" ]; then
+  echo "deps: npm ci in deploy/kubernetes/validator"
+  (cd "$validator" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi

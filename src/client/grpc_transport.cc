@@ -15,6 +15,7 @@
 #include "google/protobuf/text_format.h"
 #include "grpc_service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "transport/grpc/http2_tuning.h"
 #include "transport/grpc/infer_codec.h"
 
 namespace inferd {
@@ -479,6 +480,8 @@ absl::StatusOr<std::unique_ptr<ClientTransport>> CreateGrpcTransport(
   // The server enforces its own limits; the client accepts what it is sent.
   args.SetMaxReceiveMessageSize(-1);
   args.SetMaxSendMessageSize(-1);
+  grpc_tuning::ForEachHttp2Setting(
+      [&](const char* key, int value) { args.SetInt(key, value); });
   auto channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   if (channel == nullptr) {
     return absl::InvalidArgumentError(fmt::format("cannot create a gRPC channel to '{}'", address));

@@ -204,7 +204,8 @@ void InferenceServer::Dispatch(InferRequest request, InferCallback callback,
 bool InferenceServer::IsLive() const { return true; }
 
 bool InferenceServer::IsReady() const {
-  return startup_ok_ && !shutting_down_.load(std::memory_order_acquire);
+  return startup_ok_ && !draining_.load(std::memory_order_acquire) &&
+         !shutting_down_.load(std::memory_order_acquire);
 }
 
 absl::StatusOr<bool> InferenceServer::IsModelReady(std::string_view name, int64_t version) const {
@@ -310,6 +311,10 @@ absl::StatusOr<std::vector<ModelStatistics>> InferenceServer::Statistics(std::st
     if (absl::Status s = add(e.name, e.version); !s.ok()) continue;  // Unloaded meanwhile.
   }
   return out;
+}
+
+void InferenceServer::BeginDrain() {
+  if (!draining_.exchange(true)) spdlog::info("draining: not ready, still serving requests");
 }
 
 void InferenceServer::BeginShutdown() {

@@ -66,7 +66,8 @@ class InferenceServer {
              std::shared_ptr<OutputAllocator> allocator = nullptr, InferOptions options = {});
 
   bool IsLive() const;
-  // Live, not shutting down, and every model that was asked to load at start-up is ready.
+  // Live, not draining or shutting down, and every model that was asked to load at start-up is
+  // ready.
   bool IsReady() const;
   // OK(true/false) for a model in the repository; NOT_FOUND for an unknown model or version.
   absl::StatusOr<bool> IsModelReady(std::string_view name, int64_t version) const;
@@ -86,6 +87,10 @@ class InferenceServer {
   absl::StatusOr<std::vector<ModelStatistics>> Statistics(std::string_view name,
                                                           int64_t version) const;
 
+  // The first step of a graceful stop (SIGTERM): readiness goes false so load balancers stop
+  // routing here, while requests are still accepted and served as usual (some are still routed
+  // here until the endpoint change has spread). Idempotent; BeginShutdown follows.
+  void BeginDrain();
   // Readiness goes false and new requests are refused with UNAVAILABLE; requests already
   // accepted keep running. Idempotent.
   void BeginShutdown();
@@ -109,6 +114,7 @@ class InferenceServer {
   std::unique_ptr<BackendLoader> loader_;
   std::unique_ptr<ModelVersionFactory> factory_;
   std::unique_ptr<ModelLifecycle> lifecycle_;  // Destroyed before the factory and loader.
+  std::atomic<bool> draining_{false};
   std::atomic<bool> shutting_down_{false};
   bool startup_ok_ = false;  // Every start-up model loaded; written only in Create.
 

@@ -426,6 +426,25 @@ TEST(InferenceServer, ShutdownLetsInFlightRequestsFinishAndRefusesNewOnes) {
   }
 }
 
+// The first step of SIGTERM: readiness false at once, requests still served (the endpoint
+// controller may still route some here).
+TEST(InferenceServer, DrainTurnsReadinessFalseButKeepsServing) {
+  TempRepository repo;
+  repo.AddModel("identity", kIdentity);
+  auto server = InferenceServer::Create(Options(repo.path()));
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE((*server)->IsReady());
+  (*server)->BeginDrain();
+  EXPECT_FALSE((*server)->IsReady());
+  EXPECT_TRUE((*server)->IsLive());
+  auto served = InferSync(**server, Fp32Request("identity", {7.0f}));
+  ASSERT_TRUE(served.ok()) << served.status();
+  EXPECT_EQ(served->outputs[0].As<float>()[0], 7.0f);
+  (*server)->BeginShutdown();
+  auto refused = InferSync(**server, Fp32Request("identity", {1.0f}));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable);
+}
+
 // 4 threads infer continuously while the model is unloaded and reloaded 20 times: every request
 // either succeeds with its own output or gets a clean UNAVAILABLE / NOT_FOUND.
 TEST(InferenceServer, UnloadAndReloadUnderTraffic) {

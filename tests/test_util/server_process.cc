@@ -9,12 +9,14 @@
 #include <unistd.h>
 
 #include <climits>
+#include <string_view>
 
 extern char** environ;
 
 namespace inferd::testing {
 
-ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& args) {
+ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& args,
+                             const std::vector<std::string>& environment) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return;
   posix_spawn_file_actions_t actions;
@@ -25,7 +27,21 @@ ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::s
   argv.push_back(const_cast<char*>(binary.c_str()));
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  if (posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+  std::vector<char*> envp;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry = *e;
+    const std::string_view name = entry.substr(0, entry.find('='));
+    bool replaced = false;
+    for (const std::string& added : environment) {
+      replaced = replaced || std::string_view(added).substr(0, added.find('=')) == name;
+    }
+    if (!replaced) envp.push_back(*e);
+  }
+  for (const std::string& added : environment) envp.push_back(const_cast<char*>(added.c_str()));
+  envp.push_back(nullptr);
+  if (posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), envp.data()) != 0) {
+    pid_ = -1;
+  }
   posix_spawn_file_actions_destroy(&actions);
   close(fds[1]);
   out_fd_ = fds[0];

@@ -14,8 +14,10 @@ namespace inferd::testing {
 
 class ServerProcess {
  public:
-  // Starts `binary` with `args`; stdout and stderr are captured together.
-  ServerProcess(const std::string& binary, const std::vector<std::string>& args);
+  // Starts `binary` with `args`; stdout and stderr are captured together. `environment`
+  // ("NAME=value") is added to this process's environment, replacing variables of the same name.
+  ServerProcess(const std::string& binary, const std::vector<std::string>& args,
+                const std::vector<std::string>& environment = {});
   ~ServerProcess();  // SIGKILL if still running.
 
   // Reads output until it contains `text` or the process exits or `timeout` passes.

@@ -35,6 +35,14 @@ class ChildProcess {
   // host:port" lines of inferd and the baselines); 0 when no such line appears in time.
   int WaitForPort(const std::string& prefix, absl::Duration timeout = absl::Seconds(60));
 
+  // CPU time (user + system, all threads) the child has used so far, in seconds; 0 when it is not
+  // running or /proc cannot be read. Benchmarks divide its growth over a run by the requests.
+  double CpuSeconds() const;
+
+  // Context switches (voluntary: a thread went to sleep, mostly waiting for a wake-up; and
+  // involuntary) of the child's threads so far, summed from /proc; 0 when it is not running.
+  unsigned long long ContextSwitches() const;
+
   // SIGTERM, then waits; the exit status as waitpid gives it (-1 when not running).
   int Stop();
   // Waits for the child to exit by itself; the exit status as waitpid gives it.

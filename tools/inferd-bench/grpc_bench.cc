@@ -22,7 +22,9 @@
 #include "fmt/format.h"
 #include "grpc_service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "core/cpus.h"
 #include "inferd/client.h"
+#include "transport/grpc/http2_tuning.h"
 
 
 namespace inferd::bench {
@@ -115,12 +117,13 @@ class InferdTarget final : public Target {
 
 // The bare echo server through a bare stub, in the same style as inferd's client: the request
 // message is built from the caller's buffer (one copy) and sent with the callback API.
-class EchoTarget final : public Target {
+class StubTarget final : public Target {
  public:
-  EchoTarget(int port, size_t bytes) : input_(bytes, '\x07') {
+  StubTarget(int port, size_t bytes) : input_(bytes, '\x07') {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(-1);
     args.SetMaxSendMessageSize(-1);
+    grpc_tuning::ForEachHttp2Setting([&](const char* key, int value) { args.SetInt(key, value); });
     stub_ = GRPCInferenceService::NewStub(grpc::CreateCustomChannel(
         fmt::format("127.0.0.1:{}", port), grpc::InsecureChannelCredentials(), args));
   }
@@ -273,12 +276,15 @@ int RunGrpcEchoServer(int port, int threads, bool callback_api) {
                            &bound);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  grpc_tuning::ForEachHttp2Setting(
+      [&](const char* key, int value) { builder.AddChannelArgument(key, value); });
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs;
   if (callback_api) {
     builder.RegisterService(&callback_service);
   } else {
     builder.RegisterService(&service);
-    for (int i = 0; i < threads; ++i) cqs.push_back(builder.AddCompletionQueue());
+    const int queues = threads > 0 ? threads : AvailableCpus();  // As inferd's default.
+    for (int i = 0; i < queues; ++i) cqs.push_back(builder.AddCompletionQueue());
   }
   auto server = builder.BuildAndStart();
   if (server == nullptr || bound == 0) {
@@ -308,7 +314,7 @@ int RunGrpcEchoServer(int port, int threads, bool callback_api) {
 int RunGrpcBench(const GrpcBenchOptions& options) {
   std::vector<std::string> inferd_args = {
       options.inferd_path, "--model-repository=" + options.model_repository, "--grpc-port=0",
-      "--allow-http=false", "--allow-metrics=false"};
+      "--http-port=0", "--http-address=127.0.0.1", "--allow-metrics=false"};
   inferd_args.insert(inferd_args.end(), options.inferd_args.begin(), options.inferd_args.end());
   std::optional<ChildProcess> inferd, echo, callback_echo;
   const bool pinned = StartServersPinned(options.pin, [&] {
@@ -319,9 +325,10 @@ int RunGrpcBench(const GrpcBenchOptions& options) {
                                                    "--port=0", "--api=callback"});
   });
   const int inferd_port = inferd->WaitForPort("GRPC server listening on ");
+  const int http_port = inferd->WaitForPort("HTTP server listening on ");
   const int echo_port = echo->WaitForPort("ECHO server (completion-queue API) listening on ");
   const int callback_port = callback_echo->WaitForPort("ECHO server (callback API) listening on ");
-  if (inferd_port == 0 || echo_port == 0 || callback_port == 0) {
+  if (inferd_port == 0 || http_port == 0 || echo_port == 0 || callback_port == 0) {
     std::fprintf(stderr, "a server did not start.\ninferd:\n%s\necho:\n%s\n",
                  inferd->output().c_str(), echo->output().c_str());
     return 1;
@@ -343,8 +350,8 @@ int RunGrpcBench(const GrpcBenchOptions& options) {
       return 1;
     }
     InferdTarget ours(*std::move(client), bytes);
-    EchoTarget echo_target(echo_port, bytes);
-    EchoTarget callback_target(callback_port, bytes);
+    StubTarget echo_target(echo_port, bytes);
+    StubTarget callback_target(callback_port, bytes);
     std::vector<Figures> f;
     if (!MeasureRoundTrips({&ours, &echo_target, &callback_target}, options.rounds, per_round, f)) {
       std::fprintf(stderr, "round trips failed or returned wrong bytes\n");
@@ -362,21 +369,61 @@ int RunGrpcBench(const GrpcBenchOptions& options) {
                 "echo-cb", f[2].median_us, f[2].p90_us,
                 fmt::format("{:.3f}", f[2].median_us / b.median_us).c_str());
   }
-  std::printf("\nRequests per second with requests in flight (InferAsync callbacks):\n");
-  std::printf("  %-10s %-10s %14s %14s\n", "payload", "in flight", "inferd req/s", "echo req/s");
-  for (size_t bytes : {kSmallBytes, kLargeBytes}) {
-    auto client = Client::Create(target);
-    if (!client.ok()) return 1;
-    InferdTarget ours(*std::move(client), bytes);
-    EchoTarget echo_target(echo_port, bytes);
-    const int total =
-        bytes == kLargeBytes ? options.throughput_requests / 5 : options.throughput_requests;
-    for (int in_flight : {8, 32}) {
-      ours.Throughput(in_flight, total / 10);  // Warm-up.
-      const double inferd_rps = ours.Throughput(in_flight, total);
-      const double echo_rps = echo_target.Throughput(in_flight, total);
-      std::printf("  %-10zu %-10d %14.0f %14.0f\n", bytes, in_flight, inferd_rps, echo_rps);
+  // A 602,112-byte round trip over inferd's HTTP, for the gRPC figure beside it.
+  {
+    auto http = Client::Create(fmt::format("http://127.0.0.1:{}", http_port));
+    auto grpc_client = Client::Create(target);
+    if (!http.ok() || !grpc_client.ok()) return 1;
+    InferdTarget over_http(*std::move(http), kLargeBytes);
+    InferdTarget over_grpc(*std::move(grpc_client), kLargeBytes);
+    std::vector<Figures> f;
+    if (!MeasureRoundTrips({&over_grpc, &over_http}, options.rounds,
+                           options.large_samples_per_round, f)) {
+      return 1;
     }
+    const double ratio = f[0].median_us / f[1].median_us;
+    std::printf("\n602,112-byte round trip, same inferd: gRPC median %.1f us, HTTP median %.1f us: "
+                "gRPC / HTTP %.2f (goal <= 2: %s)\n",
+                f[0].median_us, f[1].median_us, ratio, ratio <= 2.0 ? "met" : "NOT met");
+  }
+
+  // Requests in flight: one generator (a bare callback-API stub sending the same identity
+  // request) against both servers, so the ratio is the servers' alone; each server's CPU time
+  // and context switches per request over the level.
+  std::printf("\nrequests in flight (one callback-API stub for both servers; CPU us and context "
+              "switches per request are the server's):\n");
+  std::printf("  %-8s %-9s %13s %13s %13s %13s %13s %13s\n", "payload", "in flight",
+              "inferd req/s", "echo req/s", "inferd CPU us", "echo CPU us", "inferd cs/req",
+              "echo cs/req");
+  double cpu_at_1 = 0, cpu_at_8 = 0;
+  for (auto [bytes, levels] : {std::pair{kSmallBytes, std::vector<int>{1, 8, 32}},
+                               std::pair{kLargeBytes, std::vector<int>{8}}}) {
+    StubTarget at_inferd(inferd_port, bytes);
+    StubTarget at_echo(echo_port, bytes);
+    const int total =
+        bytes == kLargeBytes ? options.throughput_requests / 20 : options.throughput_requests;
+    for (int in_flight : levels) {
+      auto measure = [&](Target& t, const ChildProcess& server, double* cpu_us, double* cs) {
+        t.Throughput(in_flight, std::max(1, total / 10));  // Warm-up.
+        const double cpu0 = server.CpuSeconds();
+        const unsigned long long cs0 = server.ContextSwitches();
+        const double rps = t.Throughput(in_flight, total);
+        *cpu_us = (server.CpuSeconds() - cpu0) * 1e6 / total;
+        *cs = static_cast<double>(server.ContextSwitches() - cs0) / total;
+        return rps;
+      };
+      double a_cpu = 0, a_cs = 0, b_cpu = 0, b_cs = 0;
+      const double a = measure(at_inferd, *inferd, &a_cpu, &a_cs);
+      const double b = measure(at_echo, *echo, &b_cpu, &b_cs);
+      if (bytes == kSmallBytes && in_flight == 1) cpu_at_1 = a_cpu;
+      if (bytes == kSmallBytes && in_flight == 8) cpu_at_8 = a_cpu;
+      std::printf("  %-8zu %-9d %13.0f %13.0f %13.1f %13.1f %13.2f %13.2f   ratio %.3f\n", bytes,
+                  in_flight, a, b, a_cpu, b_cpu, a_cs, b_cs, b > 0 ? a / b : 0.0);
+    }
+  }
+  if (cpu_at_1 > 0 && cpu_at_8 > 0) {
+    std::printf("  inferd CPU per 16-byte request at 8 in flight / at 1: %.2f (goal <= 1.3: %s)\n",
+                cpu_at_8 / cpu_at_1, cpu_at_8 / cpu_at_1 <= 1.3 ? "met" : "NOT met");
   }
   echo->Stop();
   callback_echo->Stop();

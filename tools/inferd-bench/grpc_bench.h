@@ -15,7 +15,7 @@ struct GrpcBenchOptions {
   int samples_per_round = 200;           // Round trips per round and size (small payload).
   int large_samples_per_round = 60;
   int throughput_requests = 3000;  // Requests per in-flight level (small payload).
-  int threads = 2;                 // Completion-queue threads of the echo server.
+  int threads = 0;  // Completion-queue threads of the echo server (0: one per CPU, as inferd).
   bool pin = true;  // Servers on CPU 1, clients on CPU 0 (when there are two CPUs).
 };
 

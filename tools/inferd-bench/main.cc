@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   grpc_cmd->add_option("--throughput-requests", grpc.throughput_requests,
                        "Requests per in-flight level");
   int echo_port = 0;
-  int echo_threads = 2;
+  int echo_threads = 0;
   auto* echo_cmd = app.add_subcommand("grpc-echo-server", "The bare grpc++ echo baseline server");
   echo_cmd->group("");  // Started by `grpc`; hidden from --help.
   echo_cmd->add_option("--port", echo_port);
@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
   http_cmd->add_option("--samples", http_bench.samples_per_round, "16-byte samples per round");
   http_cmd->add_option("--large-samples", http_bench.large_samples_per_round,
                        "602,112-byte samples per round");
-  http_cmd->add_option("--concurrency", http_bench.concurrency, "Connections for throughput");
+  http_cmd->add_option("--levels", http_bench.levels, "Requests in flight of the throughput levels")
+      ->delimiter(',');
   http_cmd->add_option("--requests", http_bench.throughput_requests, "Throughput requests");
   http_cmd->add_option("--pin", http_bench.pin,
                        "Servers on CPU 1 and clients on CPU 0 (default true; false: the kernel "

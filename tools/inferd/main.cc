@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 // inferd: the inference server. Flags follow tritonserver's where they mean the same thing.
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "environment_flags.h"
 #include "metrics/metrics_service.h"
 #include "server/inference_server.h"
 #include "spdlog/spdlog.h"
@@ -18,7 +26,11 @@
 namespace {
 
 int Run(int argc, char** argv) {
-  CLI::App app{"inferd: an inference server speaking KServe v2 with Triton's extensions"};
+  CLI::App app{"inferd: an inference server speaking KServe v2 with Triton's extensions. Every "
+               "flag can also be set as INFERD_<FLAG> in the environment (--http-port: "
+               "INFERD_HTTP_PORT); the command line wins."};
+  // Defaults are recorded as text for --print-config.
+  app.option_defaults()->always_capture_default();
   inferd::ServerOptions options;
   std::string control_mode = "none";
   int log_verbose = 0;
@@ -61,7 +73,7 @@ int Run(int argc, char** argv) {
                  "Largest gRPC request or response in bytes (default 48 MiB: a batch of 64 "
                  "ResNet50 inputs)");
   app.add_option("--grpc-infer-thread-count", grpc_options.completion_queue_threads,
-                 "gRPC completion-queue threads (default 2)")
+                 "gRPC completion-queue threads (default 0: one per CPU the process may run on)")
       ->check(CLI::PositiveNumber);
   app.add_option("--grpc-stream-max-pending-responses", grpc_options.stream_max_pending_responses,
                  "A ModelStreamInfer stream stops reading requests while this many of its "
@@ -78,7 +90,7 @@ int Run(int argc, char** argv) {
   app.add_option("--http-address", http_options.address,
                  "Address the HTTP server binds (default 0.0.0.0)");
   app.add_option("--http-thread-count", http_options.thread_count,
-                 "HTTP I/O threads (default 8)")
+                 "HTTP I/O threads (default 0: one per CPU the process may run on)")
       ->check(CLI::PositiveNumber);
   app.add_option("--http-max-input-size", http_options.max_input_size,
                  "Largest HTTP request body in bytes (default 64 MiB); larger ones get 413");
@@ -148,15 +160,41 @@ int Run(int argc, char** argv) {
                  "Microseconds an ipc:// connection spins before sleeping on its futex "
                  "(default 20)")
       ->check(CLI::Range(0, 10000));
+  int drain_delay_secs = 0;
+  int exit_timeout_secs = 30;
+  app.add_option("--drain-delay-secs", drain_delay_secs,
+                 "On SIGTERM, readiness turns false at once, but new connections and requests are "
+                 "still served for this many seconds, so load balancers (a Kubernetes endpoint "
+                 "controller) stop routing here first; then new connections are refused and "
+                 "in-flight and queued requests finish. SIGINT or a second SIGTERM skips the wait "
+                 "(default 0; the container image sets 5)")
+      ->check(CLI::Range(0, 3600));
+  app.add_option("--exit-timeout-secs", exit_timeout_secs,
+                 "After the drain delay, seconds in-flight and queued requests get to finish; past "
+                 "it inferd exits with status 1 (default 30)")
+      ->check(CLI::Range(1, 3600));
+  bool print_config = false;
+  app.add_flag("--print-config", print_config,
+               "Print every setting as INFERD_<FLAG>=<value> (from the command line, the "
+               "environment or the default) and exit");
   app.add_option("--log-verbose", log_verbose, "Verbose logging level (0: off)");
   app.add_option("--log-info", log_info, "Log information messages (default true)");
   app.add_option("--log-warning", log_warning, "Log warnings (default true)");
   app.add_option("--log-error", log_error, "Log errors (default true)");
+  inferd::SetEnvironmentNames(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const std::string from_environment = inferd::EnvironmentErrorMessage(app, e, argc, argv);
+    if (from_environment.empty()) return app.exit(e);
+    std::fprintf(stderr, "inferd: %s\n", from_environment.c_str());
+    return e.get_exit_code();
   }
+  if (print_config) {
+    std::fputs(inferd::EffectiveSettings(app).c_str(), stdout);
+    return 0;
+  }
+  grpc_options.shutdown_grace_ms = exit_timeout_secs * 1000;
 
   if (log_verbose > 0) {
     spdlog::set_level(spdlog::level::debug);
@@ -249,17 +287,68 @@ int Run(int argc, char** argv) {
 
   int received = 0;
   sigwait(&signals, &received);
-  spdlog::info("received {}, shutting down", received == SIGTERM ? "SIGTERM" : "SIGINT");
+  const char* signal_name = received == SIGTERM ? "SIGTERM" : "SIGINT";
+  (*server)->BeginDrain();
+  if (received == SIGTERM && drain_delay_secs > 0) {
+    spdlog::info("received SIGTERM: not ready; still serving for {} s (--drain-delay-secs)",
+                 drain_delay_secs);
+    const absl::Time until = absl::Now() + absl::Seconds(drain_delay_secs);
+    for (absl::Duration left = until - absl::Now(); left > absl::ZeroDuration();
+         left = until - absl::Now()) {
+      const timespec wait = absl::ToTimespec(left);
+      if (sigtimedwait(&signals, nullptr, &wait) > 0) {
+        spdlog::info("second signal: ending the drain delay");
+        break;
+      }
+    }
+  } else {
+    spdlog::info("received {}, shutting down", signal_name);
+  }
+  // New connections are refused from here; requests already accepted (running or queued) finish.
+  spdlog::info("refusing new connections; letting accepted requests finish (at most {} s, "
+               "--exit-timeout-secs)",
+               exit_timeout_secs);
+  if (http_server) http_server->StopAccepting();
   (*server)->BeginShutdown();
+  spdlog::info("new connections refused");
+  absl::Notification stopped;
+  std::thread watchdog([&stopped, exit_timeout_secs] {
+    if (stopped.WaitForNotificationWithTimeout(absl::Seconds(exit_timeout_secs))) return;
+    spdlog::error("requests still running after --exit-timeout-secs={}; exiting anyway",
+                  exit_timeout_secs);
+    spdlog::shutdown();
+    _exit(1);
+  });
+  // gRPC's listener closes at once; its calls get --exit-timeout-secs to finish, while the
+  // models drain below.
+  absl::Notification grpc_stopped;
+  std::thread grpc_stop([&grpc_server, &grpc_stopped] {
+    if (grpc_server) grpc_server->Stop();
+    grpc_stopped.Notify();
+  });
   (*server)->Shutdown();
-  if (grpc_server) grpc_server->Stop();
   if (http_server) http_server->Stop();
+  // Every accepted request is answered; a stream a client keeps open (idle) gets 2 s for its
+  // last responses to be written, then is cancelled rather than holding the exit up.
+  if (grpc_server && !grpc_stopped.WaitForNotificationWithTimeout(absl::Seconds(2))) {
+    grpc_server->CancelStreams();
+  }
+  grpc_stop.join();
   if (ipc_server) ipc_server->Stop();
   if (metrics_service) metrics_service->Stop();
+  stopped.Notify();
+  watchdog.join();
   spdlog::info("inferd stopped");
   return 0;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) { return Run(argc, argv); }
+int main(int argc, char** argv) {
+  // Debian's abseil is built without NDEBUG, so every absl::Mutex lock also updated a process-wide
+  // lock-order graph (GraphCycles, under one global lock): a few percent of a small request's
+  // CPU time, and a point where all threads meet. The server's lock order is checked by the
+  // ThreadSanitizer tree instead; a deadlock would still show as a hang.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  return Run(argc, argv);
+}

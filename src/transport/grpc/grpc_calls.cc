@@ -56,9 +56,20 @@ void CallContext::AddStream() {
   ++streams_;
 }
 
-void CallContext::ReleaseStream() {
+void CallContext::StreamStarted(grpc::ServerContext* stream) {
+  absl::MutexLock lock(&streams_mu_);
+  started_streams_.insert(stream);
+}
+
+void CallContext::ReleaseStream(grpc::ServerContext* stream) {
   absl::MutexLock lock(&streams_mu_);
   --streams_;
+  started_streams_.erase(stream);
+}
+
+void CallContext::CancelStreams() {
+  absl::MutexLock lock(&streams_mu_);
+  for (grpc::ServerContext* stream : started_streams_) stream->TryCancel();
 }
 
 void CallContext::WaitForStreams(absl::Duration timeout) {
@@ -141,10 +152,14 @@ class UnaryCall final : public Tag {
 // ModelInfer: the request message stays in the call while the model runs (the inputs are views
 // into it) and the outputs are written into the response message.
 //
-// Requests never run inline on a completion-queue thread (InferOptions::allow_inline): those
-// threads are also gRPC's pollers, and a model running there holds up the transport's own work
-// (measured: 602,112-byte identity round trips 660-720 µs with the hand-off to the instance
-// thread, 910 µs inline).
+// Only small requests may run inline on a completion-queue thread (InferOptions::allow_inline,
+// which the scheduler also limits to models whose executions average at most
+// --inline-execution-max-us). Those threads are also gRPC's pollers: a model moving a large tensor
+// there holds up the transport's own work (602,112-byte identity round trips 660-720 µs with the
+// hand-off to the instance thread, 910 µs inline), while for a small one the hand-off to the
+// instance thread and back is most of the server's time (docs/benchmarks.md, "Requests in
+// flight").
+constexpr size_t kInlineMaxInputBytes = 64 * 1024;
 class InferCall final : public Tag {
  public:
   static void Listen(CallContext* context, grpc::ServerCompletionQueue* cq) {
@@ -183,10 +198,12 @@ class InferCall final : public Tag {
                                          std::make_shared<ResponseOutputAllocator>(&response_));
     if (!allocator.ok()) return allocator.status();
     shm_outputs_ = SharedMemoryOutputs(decoded->request);
+    size_t input_bytes = 0;
+    for (const InferInput& in : decoded->request.inputs) input_bytes += in.byte_size;
     context_->inference().Infer(
         std::move(decoded->request),
         [this](absl::StatusOr<InferResponse> result) { Complete(std::move(result)); },
-        *std::move(allocator));
+        *std::move(allocator), InferOptions{.allow_inline = input_bytes <= kInlineMaxInputBytes});
     return absl::OkStatus();
   }
 
@@ -259,13 +276,14 @@ class StreamCall {
       : context_(context), cq_(cq), limits_(context->stream_limits()) {
     context_->AddStream();
   }
-  ~StreamCall() { context_->ReleaseStream(); }
+  ~StreamCall() { context_->ReleaseStream(&server_context_); }
 
   void OnStarted(bool ok) {
     if (!ok) {
       delete this;
       return;
     }
+    context_->StreamStarted(&server_context_);
     Listen(context_, cq_);
     absl::MutexLock lock(&mu_);
     reading_ = true;

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "grpc_service.grpc.pb.h"
@@ -77,8 +78,11 @@ class CallContext {
   // WaitForStreams() waits for that (at most `timeout`).
   // (Their own lock: a stream is created inside RequestIfAccepting, which holds mu_.)
   void AddStream() ABSL_LOCKS_EXCLUDED(streams_mu_);
-  void ReleaseStream() ABSL_LOCKS_EXCLUDED(streams_mu_);
+  void StreamStarted(grpc::ServerContext* stream) ABSL_LOCKS_EXCLUDED(streams_mu_);
+  void ReleaseStream(grpc::ServerContext* stream) ABSL_LOCKS_EXCLUDED(streams_mu_);
   void WaitForStreams(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(streams_mu_);
+  // Cancels every started stream (its client sees CANCELLED); their calls then end as usual.
+  void CancelStreams() ABSL_LOCKS_EXCLUDED(streams_mu_);
 
  private:
   Service service_;
@@ -91,6 +95,7 @@ class CallContext {
   int offloaded_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Mutex streams_mu_;
   int streams_ ABSL_GUARDED_BY(streams_mu_) = 0;
+  absl::flat_hash_set<grpc::ServerContext*> started_streams_ ABSL_GUARDED_BY(streams_mu_);
 };
 
 // Asks for the first call of every RPC on `cq`; each call asks for its successor when it starts.

@@ -6,10 +6,12 @@
 #include <thread>
 #include <vector>
 
+#include "core/cpus.h"
 #include "core/exception_boundary.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
 #include "transport/grpc/grpc_calls.h"
+#include "transport/grpc/http2_tuning.h"
 
 namespace inferd {
 
@@ -34,8 +36,12 @@ class GrpcServer::Impl {
     builder.SetMaxSendMessageSize(max_bytes);
     // Two servers must not share a port silently.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    grpc_tuning::ForEachHttp2Setting(
+        [&](const char* key, int value) { builder.AddChannelArgument(key, value); });
     builder.RegisterService(&context_.service());
-    for (int i = 0; i < options_.completion_queue_threads; ++i) {
+    const int queues =
+        options_.completion_queue_threads > 0 ? options_.completion_queue_threads : AvailableCpus();
+    for (int i = 0; i < queues; ++i) {
       cqs_.push_back(builder.AddCompletionQueue());
     }
     server_ = builder.BuildAndStart();
@@ -69,6 +75,7 @@ class GrpcServer::Impl {
   }
 
   int port() const { return port_; }
+  void CancelStreams() { context_.CancelStreams(); }
 
  private:
   static void Poll(grpc::ServerCompletionQueue* cq) {
@@ -109,8 +116,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(GrpcServerOptions
         fmt::format("--grpc-max-message-size {} must be between 1024 and {} bytes",
                     options.max_message_bytes, std::numeric_limits<int>::max()));
   }
-  if (options.completion_queue_threads < 1) {
-    return absl::InvalidArgumentError("the gRPC server needs at least one completion-queue thread");
+  if (options.completion_queue_threads < 0) {
+    return absl::InvalidArgumentError(
+        "--grpc-infer-thread-count must be at least 1 (0: one per CPU)");
   }
   if (options.address.empty()) {
     return absl::InvalidArgumentError("--grpc-address is empty");
@@ -128,6 +136,10 @@ int GrpcServer::port() const { return impl_->port(); }
 
 void GrpcServer::Stop() {
   if (impl_) impl_->Stop();
+}
+
+void GrpcServer::CancelStreams() {
+  if (impl_) impl_->CancelStreams();
 }
 
 }  // namespace inferd

@@ -25,7 +25,8 @@ struct GrpcServerOptions {
   // Largest request or response message accepted or sent. The default holds a batch of 64
   // ResNet50 inputs (64 × 602,112 bytes) with room for the message's other fields.
   int64_t max_message_bytes = 48 * 1024 * 1024;
-  int completion_queue_threads = 2;
+  // Completion queues, each with its polling thread; 0: one per CPU the process may run on.
+  int completion_queue_threads = 0;
   // Back-pressure on ModelStreamInfer: a stream stops reading requests while this many responses
   // (answered or still running) wait to be written, or this many bytes of answered ones; it
   // resumes as writes complete. 0: no limit.
@@ -51,6 +52,10 @@ class GrpcServer {
   // and joins the threads. Call after InferenceServer::Shutdown(), so every in-flight request has
   // answered. Idempotent.
   void Stop();
+  // Ends every open ModelStreamInfer stream (its client sees CANCELLED), so that a Stop() running
+  // on another thread does not wait out its grace period for clients that keep idle streams
+  // open. Call once every accepted request has been answered (InferenceServer::Shutdown()).
+  void CancelStreams();
 
   class Impl;
 

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <future>
 #include <limits>
 #include <optional>
 #include <thread>
@@ -26,6 +27,7 @@
 #include "codec/buffer_pool.h"
 #include "codec/gather_body.h"
 #include "codec/kserve_json.h"
+#include "core/cpus.h"
 #include "core/exception_boundary.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
@@ -126,7 +128,7 @@ struct HttpServer::Impl {
                                                options.shm_registry, options.max_input_size)
                    : nullptr),
         handler(api ? ApiHandler(api.get()) : std::move(handler_in)),
-        io(MakeThreads(options.thread_count)),
+        io(MakeThreads(options.thread_count > 0 ? options.thread_count : AvailableCpus())),
         acceptor(io.front()->context),
         accept_timer(io.front()->context),
         trim_timer(io.front()->context) {
@@ -753,6 +755,19 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Im
 }
 
 int HttpServer::port() const { return impl_->port; }
+
+void HttpServer::StopAccepting() {
+  if (!impl_ || impl_->stopped) return;
+  // The acceptor belongs to the first I/O thread: close it there, and wait until it is closed.
+  std::promise<void> closed;
+  asio::post(impl_->io.front()->context, [impl = impl_.get(), &closed] {
+    beast::error_code ec;
+    impl->acceptor.close(ec);
+    impl->accept_timer.cancel();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+}
 
 void HttpServer::Stop() {
   if (!impl_ || impl_->stopped) return;

@@ -23,7 +23,10 @@ class ShmRegionRegistry;
 struct HttpServerOptions {
   std::string address = "0.0.0.0";
   int port = 8000;  // 0: any free port (see port()).
-  int thread_count = 8;
+  // I/O threads; 0: one per CPU the process may run on (AvailableCpus). More threads than CPUs
+  // only add wake-ups: with 8 threads on 2 CPUs, 8 connections woke a different thread for almost
+  // every request (docs/benchmarks.md, "Requests in flight").
+  int thread_count = 0;
   // Largest request body accepted; larger ones get 413 before their body is read.
   size_t max_input_size = size_t{64} << 20;
   // Request bodies and outputs live in pooled blocks; at most this many idle bytes stay cached.
@@ -75,6 +78,9 @@ class HttpServer {
 
   int port() const;  // The port actually bound.
 
+  // Closes the listening socket: new connections are refused (ECONNREFUSED) from when it returns;
+  // open connections are still served. Idempotent; Stop() does it too.
+  void StopAccepting();
   // Stops accepting, waits (at most drain_timeout_ms) for the responses of requests already
   // handed to the server to be written, closes every connection and joins the I/O threads.
   // Idempotent.
