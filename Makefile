@@ -14,7 +14,7 @@ REPO ?= examples/model_repository
 HTTP_PORT ?= 8000
 
 .PHONY: deps build build-asan build-fuzz build-tsan models serve test test-asan test-tsan test-fuzz fuzz \
-	fuzz-merge soak bench measure-http-limits deb deploy-test clean
+	fuzz-merge soak bench bench-perf measure-http-limits deb deploy-test clean
 
 deps:
 	scripts/deps.sh
@@ -90,6 +90,11 @@ soak: build
 
 bench: build
 	$(BUILD)/bin/inferd-bench memory --model-repository=$(REPO)
+
+# inferd-perf does not distort what it measures: against a plain-socket closed-loop HTTP
+# generator, identity 16 B at concurrency 1 and 8, and its ipc:// ceiling (docs/benchmarks.md).
+bench-perf: build
+	$(BUILD)/bin/inferd-bench perf-check --model-repository=$(REPO)
 
 # HTTP limits and memory (docs/reliability.md): RSS after a 64 MiB request, clients that never
 # read, 2,000 slow-header connections, /metrics with idle connections. About a minute.

@@ -2,6 +2,8 @@
 // local://: the client talks to an InferenceServer in its own process.
 #include <memory>
 
+#include <google/protobuf/text_format.h>
+
 #include "client/client_transport.h"
 #include "server/inference_server.h"
 
@@ -35,6 +37,13 @@ class LocalTransport final : public ClientTransport {
   absl::StatusOr<std::vector<ModelStatistics>> GetModelStatistics(std::string_view model,
                                                                   int64_t version) override {
     return server_->Statistics(model, version);
+  }
+  absl::StatusOr<std::string> GetModelConfig(std::string_view model, int64_t version) override {
+    auto config = server_->GetModelConfig(model, version);
+    if (!config.ok()) return config.status();
+    std::string text;
+    google::protobuf::TextFormat::PrintToString(**config, &text);
+    return text;
   }
 
  private:

@@ -118,6 +118,14 @@ int ChildProcess::Stop() {
   return status;
 }
 
+int ChildProcess::Wait() {
+  if (pid_ <= 0) return -1;
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return status;
+}
+
 std::string ChildProcess::output() {
   absl::MutexLock lock(&mu_);
   return output_;

@@ -45,6 +45,8 @@ class ChildProcess {
 
   // SIGTERM, then waits; the exit status as waitpid gives it (-1 when not running).
   int Stop();
+  // Waits for the child to exit by itself; the exit status as waitpid gives it.
+  int Wait();
 
   std::string output();
 

@@ -14,6 +14,7 @@
 #include "ipc_bench.h"
 #include "memory_bench.h"
 #include "metrics_bench.h"
+#include "perf_check_bench.h"
 #include "soak_load.h"
 
 namespace {
@@ -151,8 +152,19 @@ int main(int argc, char** argv) {
   codec_cmd->add_option("--max-bytes", codec_bench.max_bytes, "Largest tensor (bytes; sizes x4)");
   codec_cmd->add_option("--min-seconds", codec_bench.min_seconds,
                         "Repeat each measurement at least this long");
+  inferd::bench::PerfCheckOptions perf_check;
+  perf_check.inferd_path = SiblingBinary("inferd");
+  perf_check.perf_path = SiblingBinary("inferd-perf");
+  auto* perf_check_cmd = app.add_subcommand(
+      "perf-check", "inferd-perf against a plain-socket HTTP generator (identity 16 B, c1 and c8)");
+  perf_check_cmd->add_option("--model-repository", perf_check.model_repository)->required();
+  perf_check_cmd->add_option("--rounds", perf_check.rounds, "Alternating rounds per concurrency");
+  perf_check_cmd->add_option("--window-ms", perf_check.window_ms, "inferd-perf's -p");
+  perf_check_cmd->add_option("--pin", perf_check.pin,
+                             "Server on CPU 1 and clients on CPU 0 (default true)");
   CLI11_PARSE(app, argc, argv);
   if (codec_cmd->parsed()) return inferd::bench::RunCodecBench(codec_bench);
+  if (perf_check_cmd->parsed()) return inferd::bench::RunPerfCheckBench(perf_check);
   if (soak_cmd->parsed()) return inferd::bench::RunSoakLoad(soak_load);
   if (ipc_cmd->parsed()) return inferd::bench::RunIpcBench(ipc_bench);
   if (pingpong_cmd->parsed()) {
