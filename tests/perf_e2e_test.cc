@@ -360,6 +360,26 @@ TEST_F(PerfE2eTest, StreamingSharedMemoryAndInputFilesWork) {
   EXPECT_THAT(run.output, AllOf(HasSubstr("INPUT0.npy"), HasSubstr("<f8"), HasSubstr("FP32")));
 }
 
+// --codec picks the body format over http:// (the http:// client's ?codec=), and says which
+// transport takes which format when asked for one it does not carry.
+TEST_F(PerfE2eTest, CodecPicksTheHttpBodyFormat) {
+  for (const char* codec : {"json", "npy", "arrow", "binary"}) {
+    const fs::path json = Temp(std::string("codec_") + codec + ".json");
+    PerfRun run = RunPerf(Quick({"-m", "identity", "-u", server_->http(), "--shape", "INPUT0:4",
+                                 "--codec", codec, "--json", json.string()}));
+    EXPECT_EQ(run.exit_code, 0) << codec << ": " << run.output;
+    rapidjson::Document doc = ParseJson(ReadFile(json));
+    ASSERT_TRUE(doc.IsObject() && doc.HasMember("codec") && doc["codec"].IsString())
+        << ReadFile(json);
+    EXPECT_EQ(std::string(doc["codec"].GetString()), codec);
+  }
+  PerfRun run = RunPerf({"-m", "identity", "-u", server_->grpc(), "--shape", "INPUT0:4",
+                         "--codec", "npy"});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_THAT(run.output, AllOf(HasSubstr("--codec"), HasSubstr("grpc://"),
+                                HasSubstr("protobuf")));
+}
+
 TEST_F(PerfE2eTest, HardwareFromMetricsIsReportedAndAbsentProbesSaidOnce) {
   const fs::path json = Temp("hw.json");
   PerfRun run = RunPerf({"-m", "busy", "-u", server_->http(), "--shape", "INPUT0:4", "-p", "400",

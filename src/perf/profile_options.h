@@ -33,6 +33,9 @@ struct ProfileOptions {
   // Where metadata and statistics are read from when the URL's transport has no such calls
   // (ipc://); empty: http://localhost:8000.
   std::string control_url;
+  // --codec: the request and response body format. http://: binary (Triton's binary extension,
+  // the default), json, npy or arrow; grpc://: protobuf (its only one). Empty: the default.
+  std::string codec;
   std::string backend_directory;  // local:// only: where the backend plugins are.
 
   LoadMode mode = LoadMode::kConcurrency;

@@ -109,6 +109,7 @@ struct ProfileResult {
   int64_t version = 0;  // 0: the server's latest.
   std::string url;
   std::string protocol;  // local, http, grpc, ipc
+  std::string codec;     // binary, json, npy, arrow (http); protobuf (grpc); native (ipc, local)
   int64_t batch_size = 1;
   LoadMode mode = LoadMode::kConcurrency;
   std::string call_mode;  // sync, async, streaming

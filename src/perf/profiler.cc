@@ -510,6 +510,10 @@ ProfileResult ProfilerImpl::Run(const ProgressCallback& progress) {
   result.version = options_.version;
   result.url = options_.url;
   result.protocol = protocol_;
+  result.codec = !options_.codec.empty()  ? options_.codec
+                 : protocol_ == "http"    ? "binary"
+                 : protocol_ == "grpc"    ? "protobuf"
+                                          : "native";
   result.batch_size = options_.batch_size;
   result.mode = options_.mode;
   result.call_mode = options_.call_mode == CallMode::kSync    ? "sync"
@@ -613,6 +617,24 @@ absl::StatusOr<std::unique_ptr<Profiler>> Profiler::Create(const ProfileOptions&
         "--shared-memory system is Triton's extension over http:// and grpc://; ipc:// always "
         "writes inputs into its shared region, local:// needs none");
   }
+  // The body format: a query the http:// client reads (?codec=); gRPC has Protobuf only, and
+  // ipc:// and local:// carry tensors in place, with no body format to choose.
+  std::string data_url = options.url;
+  if (!options.codec.empty()) {
+    const std::string& c = options.codec;
+    if (url->scheme == "http" && (c == "binary" || c == "json" || c == "npy" || c == "arrow")) {
+      if (options.url.find('?') != std::string::npos) {
+        return absl::InvalidArgumentError(
+            fmt::format("--codec {}: -u {} already has a query", c, QuoteClientText(options.url)));
+      }
+      data_url = options.url + "?codec=" + c;
+    } else if (!(url->scheme == "grpc" && c == "protobuf")) {
+      return absl::InvalidArgumentError(fmt::format(
+          "--codec {} does not apply to {}://: http:// takes binary, json, npy or arrow; "
+          "grpc:// takes protobuf; ipc:// and local:// have no body format",
+          QuoteClientText(c), url->scheme));
+    }
+  }
   ClientOptions client_options;
   std::shared_ptr<Client> client, control;
   if (url->scheme == "local") {
@@ -638,7 +660,7 @@ absl::StatusOr<std::unique_ptr<Profiler>> Profiler::Create(const ProfileOptions&
     if (!c.ok()) return c.status();
     client = control = *c;
   } else {
-    auto c = ConnectWithin(options.url, client_options, options.connect_timeout_ms, true);
+    auto c = ConnectWithin(data_url, client_options, options.connect_timeout_ms, true);
     if (!c.ok()) return c.status();
     client = *c;
     const std::string control_url =

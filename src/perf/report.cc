@@ -115,6 +115,7 @@ std::string JsonText(const ProfileResult& r) {
   w.Int64(r.version);
   str("url", r.url);
   str("protocol", r.protocol);
+  str("codec", r.codec);
   key("batch_size");
   w.Int64(r.batch_size);
   str("mode", LoadModeName(r.mode));
@@ -274,8 +275,9 @@ absl::Status WriteJson(const ProfileResult& result, const std::string& path) {
 
 void PrintReport(const ProfileResult& r, std::ostream& out) {
   out << "*** Measurement Settings ***\n"
-      << fmt::format("  Model: {}{}  Protocol: {} ({})\n", r.model,
-                     r.version > 0 ? fmt::format(" v{}", r.version) : "", r.protocol, r.url)
+      << fmt::format("  Model: {}{}  Protocol: {} ({}), codec {}\n", r.model,
+                     r.version > 0 ? fmt::format(" v{}", r.version) : "", r.protocol, r.url,
+                     r.codec)
       << fmt::format("  Batch size: {}\n", r.batch_size)
       << fmt::format("  Using \"{}\" mode for stabilization: windows of {}, the last three "
                      "within {}%, at most {} windows\n",

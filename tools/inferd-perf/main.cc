@@ -114,6 +114,10 @@ int main(int argc, char** argv) {
                       "local://repository (host:port alone takes -i's protocol)");
   profile->add_option("-i,--protocol", protocol, "http or grpc, for a -u without a scheme")
       ->check(CLI::IsMember({"http", "grpc"}));
+  profile->add_option("--codec", o.codec,
+                      "Body format: binary (default), json, npy or arrow over http://; protobuf "
+                      "over grpc://")
+      ->check(CLI::IsMember({"binary", "json", "npy", "arrow", "protobuf"}));
   profile->add_option("--control-url", o.control_url,
                       "Where ipc:// runs read metadata and statistics (default "
                       "http://localhost:8000)");
