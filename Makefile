@@ -69,7 +69,7 @@ test: build build-asan build-fuzz build-tsan
 test-tsan: build-tsan
 	cd $(TSAN_BUILD) && LD_PRELOAD=$(CURDIR)/$(TSAN_BUILD)/lib/libinferd_tsan_absl.so \
 	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/scripts/tsan.supp" \
-	  ctest --output-on-failure -j $(JOBS) -E '_NOT_BUILT$$|^grpc_python_client_test$$'
+	  ctest --output-on-failure -j $(JOBS) -E '_NOT_BUILT$$|^grpc_python_client_test$$|^npy_http_test$$|^arrow_http_test$$'
 
 # Each fuzz target for FUZZ_TEST_SECONDS on top of its corpus (fuzz/run.sh).
 test-fuzz: build-fuzz
