@@ -58,6 +58,14 @@ absl::StatusOr<Message> ReadMessage(std::span<const std::byte> stream, size_t& p
         length, stream.size() - pos));
   }
   const auto* meta = reinterpret_cast<const uint8_t*>(stream.data() + pos);
+  // The format pads every message's metadata to 8 bytes, so in a stream that starts aligned (an
+  // HTTP body always does) each flatbuffer is 8-aligned; one that is not was written wrongly, and
+  // reading its 8-byte structs in place would be misaligned access.
+  if (reinterpret_cast<uintptr_t>(meta) % 8 != 0) {
+    return Invalid(fmt::format(
+        "the Arrow stream's message at byte {} is not aligned to 8 bytes, as the format requires",
+        pos));
+  }
   flatbuffers::Verifier verifier(meta, length, /*max_depth=*/64, /*max_tables=*/100000);
   if (!fb::VerifyMessageBuffer(verifier)) {
     return Invalid(
