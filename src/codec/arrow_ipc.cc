@@ -268,6 +268,9 @@ class BatchReader {
       return Invalid(
           fmt::format("the record batch has no field node for column {}", QuoteClientText(column)));
     }
+    if (reinterpret_cast<uintptr_t>(batch_->nodes()->Data()) % 8 != 0) {
+      return Invalid("the record batch's field nodes are not aligned to 8 bytes");
+    }
     const fb::FieldNode* n = batch_->nodes()->Get(node_++);
     if (n->null_count() != 0) {
       return Invalid(
@@ -282,6 +285,9 @@ class BatchReader {
     if (!batch_->buffers() || buffer_ >= batch_->buffers()->size()) {
       return Invalid(fmt::format("the record batch has too few buffers for column {}",
                                  QuoteClientText(column)));
+    }
+    if (reinterpret_cast<uintptr_t>(batch_->buffers()->Data()) % 8 != 0) {
+      return Invalid("the record batch's buffer list is not aligned to 8 bytes");
     }
     const fb::Buffer* b = batch_->buffers()->Get(buffer_++);
     const int64_t offset = b->offset(), length = b->length();
