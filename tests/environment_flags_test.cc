@@ -121,6 +121,19 @@ TEST(EnvironmentFlags, EveryFlagIsSettableFromTheEnvironment) {
   }
 }
 
+// --print-config's output is /etc/default/inferd's format: read back as the environment it is
+// accepted whole (defaults such as a thread count of 0, "one per CPU", included) and gives the
+// same settings.
+TEST(EnvironmentFlags, PrintConfigOutputReadsBackAsTheEnvironment) {
+  const auto defaults = DefaultSettings();
+  ASSERT_GE(defaults.size(), 40u);
+  std::vector<std::string> environment;
+  for (const auto& [name, value] : defaults) environment.push_back(name + "=" + value);
+  const ProcessRun run = Inferd({}, environment);
+  ASSERT_EQ(run.code, 0) << run.output;
+  EXPECT_EQ(Settings(run.output), defaults);
+}
+
 TEST(EnvironmentFlags, TheCommandLineWins) {
   const auto settings = Settings(
       Inferd({"--print-config", "--http-port=4321", "--grpc-port", "4322", "--log-info=false"},
@@ -161,7 +174,8 @@ TEST(EnvironmentFlags, ABadValueNamesTheVariable) {
   // Out of range and not one of the choices: also named.
   for (const std::string bad :
        {"INFERD_IPC_SPIN_US=20000", "INFERD_MODEL_CONTROL_MODE=sometimes",
-        "INFERD_DRAIN_DELAY_SECS=-1"}) {
+        "INFERD_DRAIN_DELAY_SECS=-1", "INFERD_HTTP_THREAD_COUNT=-1",
+        "INFERD_GRPC_INFER_THREAD_COUNT=-1"}) {
     const ProcessRun run = Inferd({}, {kRepository, bad});
     ASSERT_TRUE(run.code.has_value()) << bad;
     EXPECT_NE(*run.code, 0) << bad;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "core/cpus.h"
 #include "fmt/format.h"
 #include "inferd/backend.h"
 
@@ -63,11 +64,8 @@ inline absl::StatusOr<bool> BoolParameter(const ModelSpec& spec, std::string_vie
       fmt::format("parameter {} must be true or false, got '{}'", key, it->second));
 }
 
-// The thread-count default of the ML backends: the machine's cores (at least 1).
-inline int DefaultThreadCount() {
-  const unsigned cores = std::thread::hardware_concurrency();
-  return cores == 0 ? 1 : static_cast<int>(cores);
-}
+// The thread-count default of the ML backends: the CPUs the process may run on (at least 1).
+inline int DefaultThreadCount() { return AvailableCpus(); }
 
 // The model file of a version: config `default_model_filename`, else `default_filename`, in the
 // version folder. INVALID_ARGUMENT naming the path when it is not a regular file.

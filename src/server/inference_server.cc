@@ -155,13 +155,18 @@ void InferenceServer::Dispatch(InferRequest request, InferCallback callback,
   auto model = std::static_pointer_cast<LoadedModel>(handle->servable);
   auto payload = std::make_unique<InferPayload>();
   payload->received_ns = received_ns;
-  payload->allow_inline = options.allow_inline;
   payload->request = std::move(request);
   payload->allocator = allocator ? std::move(allocator) : HeapOutputAllocator();
   if (absl::Status valid = ValidateAndPrepare(model->config(), *payload); !valid.ok()) {
     model->stats().RecordFailure(Clock::Real()->NowNanos() - received_ns);
     callback(std::move(valid));
     return;
+  }
+  payload->allow_inline = options.allow_inline;
+  if (options.inline_max_input_bytes > 0) {
+    size_t input_bytes = 0;
+    for (const TensorView& in : payload->inputs) input_bytes += in.byte_size;
+    payload->allow_inline = payload->allow_inline && input_bytes <= options.inline_max_input_bytes;
   }
   payload->on_complete = [this, model, options, retries_left, callback = std::move(callback)](
                              std::unique_ptr<InferPayload> done, absl::Status status) mutable {

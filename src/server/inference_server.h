@@ -48,6 +48,10 @@ struct InferOptions {
   // there (see ServerOptions::inline_execution_max_us). Only for callers whose callback does not
   // wait for anything the calling thread holds.
   bool allow_inline = false;
+  // With allow_inline: only a request whose inputs total at most this many bytes runs inline
+  // (0: any size). gRPC sets it because its completion-queue threads are also its pollers, and a
+  // model copying a large tensor there holds up the transport's own I/O.
+  size_t inline_max_input_bytes = 0;
 };
 
 class InferenceServer {

@@ -130,6 +130,30 @@ TEST(InferenceServer, InlineExecutionFollowsTheServerOption) {
   }
 }
 
+// InferOptions::inline_max_input_bytes (gRPC's 64 KiB): a request whose inputs are larger runs
+// on an instance thread even where inline execution is allowed; one at or under the limit inline.
+TEST(InferenceServer, InlineExecutionRespectsTheInputByteLimit) {
+  TempRepository repo;
+  repo.AddModel("identity", kIdentity);
+  ServerOptions options = Options(repo.path());
+  options.inline_execution_max_us = 1000000;
+  auto server = InferenceServer::Create(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE(InferSync(**server, Fp32Request("identity", {1.0f})).ok());  // The estimate.
+  for (size_t values : {size_t{4}, size_t{5}}) {  // 16 bytes (the limit), then 20.
+    std::promise<std::thread::id> ran_on;
+    (*server)->Infer(
+        Fp32Request("identity", std::vector<float>(values, 1.0f)),
+        [&ran_on](absl::StatusOr<InferResponse> r) {
+          EXPECT_TRUE(r.ok()) << r.status();
+          ran_on.set_value(std::this_thread::get_id());
+        },
+        nullptr, InferOptions{.allow_inline = true, .inline_max_input_bytes = 16});
+    const bool ran_here = ran_on.get_future().get() == std::this_thread::get_id();
+    EXPECT_EQ(ran_here, values == 4) << values * sizeof(float) << " input bytes";
+  }
+}
+
 TEST(InferenceServer, IdentityReturnsItsInput) {
   auto client = ExampleClient();
   ASSERT_NE(client, nullptr);

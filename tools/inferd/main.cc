@@ -74,7 +74,7 @@ int Run(int argc, char** argv) {
                  "ResNet50 inputs)");
   app.add_option("--grpc-infer-thread-count", grpc_options.completion_queue_threads,
                  "gRPC completion-queue threads (default 0: one per CPU the process may run on)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--grpc-stream-max-pending-responses", grpc_options.stream_max_pending_responses,
                  "A ModelStreamInfer stream stops reading requests while this many of its "
                  "responses wait to be written or are still running (0: no limit; default 256)")
@@ -91,7 +91,7 @@ int Run(int argc, char** argv) {
                  "Address the HTTP server binds (default 0.0.0.0)");
   app.add_option("--http-thread-count", http_options.thread_count,
                  "HTTP I/O threads (default 0: one per CPU the process may run on)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--http-max-input-size", http_options.max_input_size,
                  "Largest HTTP request body in bytes (default 64 MiB); larger ones get 413");
   app.add_option("--http-socket-buffer-size", http_options.socket_buffer_size,

@@ -11,7 +11,7 @@
 // load are listed in docs/backends.md.
 //
 // Config parameters:
-//   intra_op_thread_count  OpenCV's worker threads (default: the machine's cores); the name of
+//   intra_op_thread_count  OpenCV's worker threads (default: the CPUs the process may run on); the name of
 //                          Triton's ONNX Runtime backend parameter. OpenCV's thread pool is one
 //                          per process: the last model loaded sets it for all.
 //   LOAD_TRIAL_RUN         run the model once at load on zero-filled inputs (default true).

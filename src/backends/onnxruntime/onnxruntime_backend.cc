@@ -12,7 +12,7 @@
 // AllocateOutput gives; any other output is copied there once after the run.
 //
 // Config parameters (string values):
-//   intra_op_thread_count   threads inside one operator (default: the machine's cores divided by
+//   intra_op_thread_count   threads inside one operator (default: the CPUs the process may run on divided by
 //                           the model's instance count, at least 1, so instances do not
 //                           oversubscribe the machine)
 //   inter_op_thread_count   threads running independent operators in parallel (default 1:

@@ -4,7 +4,7 @@
 // libtorch exception is caught here and becomes a Status that names the model.
 //
 // Config parameters:
-//   INTRA_OP_THREAD_COUNT   libtorch's intra-op threads (default: the machine's cores). libtorch
+//   INTRA_OP_THREAD_COUNT   libtorch's intra-op threads (default: the CPUs the process may run on). libtorch
 //                           runs its intra-op work on OpenMP, whose thread count is a per-thread
 //                           setting: each instance thread applies it before it runs the model,
 //                           and each instance thread gets its own OpenMP team of that many

@@ -152,9 +152,9 @@ class UnaryCall final : public Tag {
 // ModelInfer: the request message stays in the call while the model runs (the inputs are views
 // into it) and the outputs are written into the response message.
 //
-// Only small requests may run inline on a completion-queue thread (InferOptions::allow_inline,
-// which the scheduler also limits to models whose executions average at most
-// --inline-execution-max-us). Those threads are also gRPC's pollers: a model moving a large tensor
+// Only small requests may run inline on a completion-queue thread (InferOptions::
+// inline_max_input_bytes; the scheduler also limits inline execution to models whose executions
+// average at most --inline-execution-max-us). Those threads are also gRPC's pollers: a model moving a large tensor
 // there holds up the transport's own work (602,112-byte identity round trips 660-720 µs with the
 // hand-off to the instance thread, 910 µs inline), while for a small one the hand-off to the
 // instance thread and back is most of the server's time (docs/benchmarks.md, "Requests in
@@ -198,12 +198,11 @@ class InferCall final : public Tag {
                                          std::make_shared<ResponseOutputAllocator>(&response_));
     if (!allocator.ok()) return allocator.status();
     shm_outputs_ = SharedMemoryOutputs(decoded->request);
-    size_t input_bytes = 0;
-    for (const InferInput& in : decoded->request.inputs) input_bytes += in.byte_size;
     context_->inference().Infer(
         std::move(decoded->request),
         [this](absl::StatusOr<InferResponse> result) { Complete(std::move(result)); },
-        *std::move(allocator), InferOptions{.allow_inline = input_bytes <= kInlineMaxInputBytes});
+        *std::move(allocator),
+        InferOptions{.allow_inline = true, .inline_max_input_bytes = kInlineMaxInputBytes});
     return absl::OkStatus();
   }
 

@@ -118,7 +118,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(GrpcServerOptions
   }
   if (options.completion_queue_threads < 0) {
     return absl::InvalidArgumentError(
-        "--grpc-infer-thread-count must be at least 1 (0: one per CPU)");
+        fmt::format("--grpc-infer-thread-count must be 0 (one per CPU) or more, got {}",
+                    options.completion_queue_threads));
   }
   if (options.address.empty()) {
     return absl::InvalidArgumentError("--grpc-address is empty");

@@ -698,6 +698,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpHandler handl
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(std::unique_ptr<Impl> impl) {
   const HttpServerOptions& options = impl->options;
+  if (options.thread_count < 0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "--http-thread-count must be 0 (one per CPU) or more, got {}", options.thread_count));
+  }
   if (options.max_connections <= 0) {
     return absl::InvalidArgumentError(
         fmt::format("--http-max-connections must be positive, got {}", options.max_connections));
