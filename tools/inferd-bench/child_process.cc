@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -75,38 +76,27 @@ int ChildProcess::WaitForPort(const std::string& prefix, absl::Duration timeout)
   return colon == std::string::npos ? 0 : std::atoi(line.c_str() + colon + 1);
 }
 
-double ChildProcess::CpuSeconds() const {
-  if (pid_ <= 0) return 0;
-  // The sum over the child's threads of the time each has run on a CPU (the first field of
-  // /proc/<pid>/task/<tid>/schedstat, in nanoseconds: finer than stat's clock ticks). A server's
-  // threads live as long as it does, so none is missed.
+ChildProcess::Usage ChildProcess::ThreadUsage() const {
+  Usage usage;
+  if (pid_ <= 0) return usage;
   std::error_code ec;
   const std::filesystem::path tasks = "/proc/" + std::to_string(pid_) + "/task";
   unsigned long long ns = 0;
   for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
-    std::ifstream in(task.path() / "schedstat");
+    std::ifstream schedstat(task.path() / "schedstat");
     unsigned long long run_ns = 0;
-    if (in >> run_ns) ns += run_ns;
-  }
-  return static_cast<double>(ns) / 1e9;
-}
-
-unsigned long long ChildProcess::ContextSwitches() const {
-  if (pid_ <= 0) return 0;
-  std::error_code ec;
-  const std::filesystem::path tasks = "/proc/" + std::to_string(pid_) + "/task";
-  unsigned long long switches = 0;
-  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
-    std::ifstream in(task.path() / "status");
+    if (schedstat >> run_ns) ns += run_ns;
+    std::ifstream status(task.path() / "status");
     std::string line;
-    while (std::getline(in, line)) {
+    while (std::getline(status, line)) {
       if (line.rfind("voluntary_ctxt_switches:", 0) == 0 ||
           line.rfind("nonvoluntary_ctxt_switches:", 0) == 0) {
-        switches += std::stoull(line.substr(line.find(':') + 1));
+        usage.context_switches += std::stoull(line.substr(line.find(':') + 1));
       }
     }
   }
-  return switches;
+  usage.cpu_seconds = static_cast<double>(ns) / 1e9;
+  return usage;
 }
 
 int ChildProcess::Stop() {
@@ -143,6 +133,19 @@ bool StartServersPinned(bool pin, const std::function<void()>& start_servers) {
   const bool servers_pinned = pin && std::thread::hardware_concurrency() >= 2 && PinToCpu(1);
   start_servers();
   return servers_pinned && PinToCpu(0);
+}
+
+LoadLevelCost MeasureLoadLevel(const ChildProcess& server, int requests,
+                               const std::function<double()>& run) {
+  const ChildProcess::Usage before = server.ThreadUsage();
+  LoadLevelCost cost;
+  cost.requests_per_second = run();
+  const ChildProcess::Usage after = server.ThreadUsage();
+  const double n = static_cast<double>(std::max(1, requests));
+  cost.cpu_us_per_request = (after.cpu_seconds - before.cpu_seconds) * 1e6 / n;
+  cost.switches_per_request =
+      static_cast<double>(after.context_switches - before.context_switches) / n;
+  return cost;
 }
 
 }  // namespace inferd::bench

@@ -35,13 +35,16 @@ class ChildProcess {
   // host:port" lines of inferd and the baselines); 0 when no such line appears in time.
   int WaitForPort(const std::string& prefix, absl::Duration timeout = absl::Seconds(60));
 
-  // CPU time (user + system, all threads) the child has used so far, in seconds; 0 when it is not
-  // running or /proc cannot be read. Benchmarks divide its growth over a run by the requests.
-  double CpuSeconds() const;
-
-  // Context switches (voluntary: a thread went to sleep, mostly waiting for a wake-up; and
-  // involuntary) of the child's threads so far, summed from /proc; 0 when it is not running.
-  unsigned long long ContextSwitches() const;
+  // What the child's threads have used so far, read from /proc/<pid>/task/* in one pass: CPU
+  // time (each thread's run time from schedstat, in nanoseconds: finer than stat's clock ticks)
+  // and context switches (voluntary: a thread went to sleep, mostly to wait for a wake-up; and
+  // involuntary). Zeros when the child is not running. A server's threads live as long as it
+  // does, so none is missed.
+  struct Usage {
+    double cpu_seconds = 0;
+    unsigned long long context_switches = 0;
+  };
+  Usage ThreadUsage() const;
 
   // SIGTERM, then waits; the exit status as waitpid gives it (-1 when not running).
   int Stop();
@@ -69,5 +72,16 @@ bool PinToCpu(int cpu);
 // their threads) live there, then leaves the calling thread (the clients) on CPU 0. Without `pin`
 // or a second CPU it only runs `start_servers`. True when both placements held.
 bool StartServersPinned(bool pin, const std::function<void()>& start_servers);
+
+// A server's cost under one level of load: `run()` completes `requests` requests against `server`
+// and returns requests per second; the server's CPU time and context switches over the run are
+// divided by `requests`.
+struct LoadLevelCost {
+  double requests_per_second = 0;
+  double cpu_us_per_request = 0;
+  double switches_per_request = 0;
+};
+LoadLevelCost MeasureLoadLevel(const ChildProcess& server, int requests,
+                               const std::function<double()>& run);
 
 }  // namespace inferd::bench

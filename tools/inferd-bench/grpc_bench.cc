@@ -37,13 +37,11 @@ constexpr size_t kLargeBytes = 602112;  // One ResNet50 input: 3 × 224 × 224 F
 constexpr size_t kSmallBytes = 16;
 constexpr int kMaxMessageBytes = 48 * 1024 * 1024;
 
-// A round-trip source: one request of a given size, synchronously or with N in flight.
+// A round-trip source: one request of a given size.
 class Target {
  public:
   virtual ~Target() = default;
   virtual bool RoundTrip() = 0;  // False on an error (printed).
-  // Completes `total` requests keeping `in_flight` outstanding; returns requests per second.
-  virtual double Throughput(int in_flight, int total) = 0;
 };
 
 // Runs `total` requests with `in_flight` outstanding; `issue(done)` starts one request and calls
@@ -100,15 +98,6 @@ class InferdTarget final : public Target {
            std::memcmp(response->outputs[0].data, input_.data(), response->outputs[0].byte_size) ==
                0;
   }
-  double Throughput(int in_flight, int total) override {
-    return DriveInFlight(in_flight, total, [this](std::function<void()> done) {
-      client_->InferAsync(Request(), [done = std::move(done)](absl::StatusOr<InferResponse> r) {
-        if (!r.ok())
-          std::fprintf(stderr, "inferd request failed: %s\n", r.status().ToString().c_str());
-        done();
-      });
-    });
-  }
 
  private:
   std::unique_ptr<Client> client_;
@@ -155,12 +144,22 @@ class StubTarget final : public Target {
     return call->response.raw_output_contents_size() == 1 &&
            call->response.raw_output_contents(0) == input_;
   }
-  double Throughput(int in_flight, int total) override {
-    return DriveInFlight(in_flight, total, [this](std::function<void()> done) {
+  // Completes `total` requests keeping `in_flight` outstanding; returns requests per second, or
+  // 0 when a request failed (the first failure is printed).
+  double Throughput(int in_flight, int total) {
+    std::atomic<int> failed{0};
+    const double rps = DriveInFlight(in_flight, total, [&](std::function<void()> done) {
       auto call = NewCall();
-      stub_->async()->ModelInfer(&call->context, &call->request, &call->response,
-                                 [call, done = std::move(done)](grpc::Status) { done(); });
+      stub_->async()->ModelInfer(
+          &call->context, &call->request, &call->response,
+          [call, &failed, done = std::move(done)](grpc::Status status) {
+            if (!status.ok() && failed.fetch_add(1) == 0) {
+              std::fprintf(stderr, "request failed: %s\n", status.error_message().c_str());
+            }
+            done();
+          });
     });
+    return failed.load() > 0 ? 0.0 : rps;
   }
 
  private:
@@ -396,6 +395,7 @@ int RunGrpcBench(const GrpcBenchOptions& options) {
               "inferd req/s", "echo req/s", "inferd CPU us", "echo CPU us", "inferd cs/req",
               "echo cs/req");
   double cpu_at_1 = 0, cpu_at_8 = 0;
+  bool levels_ok = true;
   for (auto [bytes, levels] : {std::pair{kSmallBytes, std::vector<int>{1, 8, 32}},
                                std::pair{kLargeBytes, std::vector<int>{8}}}) {
     StubTarget at_inferd(inferd_port, bytes);
@@ -403,22 +403,20 @@ int RunGrpcBench(const GrpcBenchOptions& options) {
     const int total =
         bytes == kLargeBytes ? options.throughput_requests / 20 : options.throughput_requests;
     for (int in_flight : levels) {
-      auto measure = [&](Target& t, const ChildProcess& server, double* cpu_us, double* cs) {
+      auto measure = [&](StubTarget& t, const ChildProcess& server) {
         t.Throughput(in_flight, std::max(1, total / 10));  // Warm-up.
-        const double cpu0 = server.CpuSeconds();
-        const unsigned long long cs0 = server.ContextSwitches();
-        const double rps = t.Throughput(in_flight, total);
-        *cpu_us = (server.CpuSeconds() - cpu0) * 1e6 / total;
-        *cs = static_cast<double>(server.ContextSwitches() - cs0) / total;
-        return rps;
+        return MeasureLoadLevel(server, total, [&] { return t.Throughput(in_flight, total); });
       };
-      double a_cpu = 0, a_cs = 0, b_cpu = 0, b_cs = 0;
-      const double a = measure(at_inferd, *inferd, &a_cpu, &a_cs);
-      const double b = measure(at_echo, *echo, &b_cpu, &b_cs);
-      if (bytes == kSmallBytes && in_flight == 1) cpu_at_1 = a_cpu;
-      if (bytes == kSmallBytes && in_flight == 8) cpu_at_8 = a_cpu;
+      const LoadLevelCost a = measure(at_inferd, *inferd);
+      const LoadLevelCost b = measure(at_echo, *echo);
+      levels_ok = levels_ok && a.requests_per_second > 0 && b.requests_per_second > 0;
+      if (bytes == kSmallBytes && in_flight == 1) cpu_at_1 = a.cpu_us_per_request;
+      if (bytes == kSmallBytes && in_flight == 8) cpu_at_8 = a.cpu_us_per_request;
       std::printf("  %-8zu %-9d %13.0f %13.0f %13.1f %13.1f %13.2f %13.2f   ratio %.3f\n", bytes,
-                  in_flight, a, b, a_cpu, b_cpu, a_cs, b_cs, b > 0 ? a / b : 0.0);
+                  in_flight, a.requests_per_second, b.requests_per_second, a.cpu_us_per_request,
+                  b.cpu_us_per_request, a.switches_per_request, b.switches_per_request,
+                  b.requests_per_second > 0 ? a.requests_per_second / b.requests_per_second
+                                            : 0.0);
     }
   }
   if (cpu_at_1 > 0 && cpu_at_8 > 0) {
@@ -429,7 +427,8 @@ int RunGrpcBench(const GrpcBenchOptions& options) {
   callback_echo->Stop();
   inferd->Stop();
   std::printf("\nlatency goals: %s\n", all_ok ? "met" : "NOT met");
-  return 0;
+  if (!levels_ok) std::fprintf(stderr, "requests failed in a throughput level\n");
+  return levels_ok ? 0 : 1;
 }
 
 }  // namespace inferd::bench

@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "http_bench.h"
 
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/beast/core.hpp>
@@ -18,7 +16,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "child_process.h"
@@ -186,6 +183,15 @@ InferRequest IdentityRequest(const std::vector<float>& values) {
   return request;
 }
 
+// The JSON header of a binary-extension identity request: FP32 [elements], `bytes` after it, the
+// output asked for in binary.
+std::string IdentityBinaryHeader(size_t elements, size_t bytes) {
+  return fmt::format(
+      R"({{"parameters":{{"binary_data_output":true}},"inputs":[{{"name":"INPUT0","datatype":"FP32",)"
+      R"("shape":[{}],"parameters":{{"binary_data_size":{}}}}}]}})",
+      elements, bytes);
+}
+
 double Percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
@@ -218,10 +224,7 @@ bool MeasureRoundTrips(Client& client, EchoClient& raw, EchoClient& echo, size_t
     return false;
   }
   // The same request for the bare client: the JSON header our client sends, then the bytes.
-  const std::string header = fmt::format(
-      R"({{"parameters":{{"binary_data_output":true}},"inputs":[{{"name":"INPUT0","datatype":"FP32",)"
-      R"("shape":[{}],"parameters":{{"binary_data_size":{}}}}}]}})",
-      values.size(), bytes);
+  const std::string header = IdentityBinaryHeader(values.size(), bytes);
   const std::string raw_body = header + payload;
   bool ok = true;
   auto infer = [&] { return client.Infer(IdentityRequest(values)).ok(); };
@@ -379,25 +382,14 @@ std::string HttpPost(const std::string& target, const std::string& body, size_t 
   return request + "\r\n" + body;
 }
 
-// A server's requests per second and CPU time per request at one in-flight level.
-struct LevelFigures {
-  double rps = 0;
-  double cpu_us_per_request = 0;
-  double switches_per_request = 0;  // The server's context switches per request.
-};
-
-LevelFigures MeasureLevel(const ChildProcess& server, int port, const std::string& request,
-                          int in_flight, int total) {
+// One in-flight level against one server: a warm-up, then the measured run.
+LoadLevelCost MeasureLevel(const ChildProcess& server, int port, const std::string& request,
+                           int in_flight, int total) {
   ClosedLoopLoad::Run(port, request, in_flight, std::max(1, total / 10));  // Warm-up.
-  const double cpu0 = server.CpuSeconds();
-  const unsigned long long switches0 = server.ContextSwitches();
-  LevelFigures f;
-  f.rps = ClosedLoopLoad::Run(port, request, in_flight, total);
-  f.cpu_us_per_request = (server.CpuSeconds() - cpu0) * 1e6 / total;
-  f.switches_per_request =
-      static_cast<double>(server.ContextSwitches() - switches0) / static_cast<double>(total);
-  return f;
+  return MeasureLoadLevel(server, total,
+                          [&] { return ClosedLoopLoad::Run(port, request, in_flight, total); });
 }
+
 }  // namespace
 
 int RunHttpEchoServer() {
@@ -451,14 +443,11 @@ int RunHttpBench(const HttpBenchOptions& options) {
   }
   PrintRoundTrips("round trip, FP32 [4] = 16 bytes each way", small, 1.3);
 
-  // Requests in flight: the same generator against both servers, alternating levels, each
-  // server's CPU time per request from its threads' run time over the level.
+  // Requests in flight: the same generator against both servers, one server after the other at
+  // each level, each server's CPU time per request from its threads' run time over the level.
   std::vector<float> values(kSmallBytes / sizeof(float), 1.0f);
   const std::string payload(reinterpret_cast<const char*>(values.data()), kSmallBytes);
-  const std::string header = fmt::format(
-      R"({{"parameters":{{"binary_data_output":true}},"inputs":[{{"name":"INPUT0","datatype":"FP32",)"
-      R"("shape":[{}],"parameters":{{"binary_data_size":{}}}}}]}})",
-      values.size(), kSmallBytes);
+  const std::string header = IdentityBinaryHeader(values.size(), kSmallBytes);
   const std::string inferd_request =
       HttpPost("/v2/models/identity/infer", header + payload, header.size());
   const std::string echo_request = HttpPost("/echo", payload, 0);
@@ -469,23 +458,22 @@ int RunHttpBench(const HttpBenchOptions& options) {
               "http:// client");
   bool ok = true;
   double cpu_at_1 = 0, cpu_at_8 = 0;
-  std::vector<int> levels = options.levels;
-  for (int in_flight : levels) {
-    const LevelFigures a =
+  for (int in_flight : options.levels) {
+    const LoadLevelCost a =
         MeasureLevel(*inferd, inferd_port, inferd_request, in_flight, options.throughput_requests);
-    const LevelFigures b =
+    const LoadLevelCost b =
         MeasureLevel(*echo_server, echo_port, echo_request, in_flight, options.throughput_requests);
     // Our own client's InferAsync against the same server, for reference (no ratio: the
     // generator differs).
     const double client_rps =
         InferdThroughput(**client, in_flight, options.throughput_requests);
-    ok = ok && a.rps > 0 && b.rps > 0 && client_rps > 0;
+    ok = ok && a.requests_per_second > 0 && b.requests_per_second > 0 && client_rps > 0;
     if (in_flight == 1) cpu_at_1 = a.cpu_us_per_request;
     if (in_flight == 8) cpu_at_8 = a.cpu_us_per_request;
     std::printf("  %-9d %13.0f %13.0f %15.1f %15.1f %13.2f %13.2f %15.0f   ratio %.3f\n",
-                in_flight, a.rps, b.rps, a.cpu_us_per_request, b.cpu_us_per_request,
-                a.switches_per_request, b.switches_per_request, client_rps,
-                b.rps > 0 ? a.rps / b.rps : 0.0);
+                in_flight, a.requests_per_second, b.requests_per_second, a.cpu_us_per_request,
+                b.cpu_us_per_request, a.switches_per_request, b.switches_per_request, client_rps,
+                b.requests_per_second > 0 ? a.requests_per_second / b.requests_per_second : 0.0);
   }
   if (cpu_at_1 > 0 && cpu_at_8 > 0) {
     std::printf("  inferd CPU per request at 8 in flight / at 1: %.2f (goal <= 1.3: %s)\n",
