@@ -103,9 +103,11 @@ parameters { key: "busy_b_us" value { string_value: "0" } }
             "name: \"busy_q1\"\n" + busy +
                 "parameters { key: \"max_queue_size\" value { string_value: \"1\" } }\n");
   fs::create_directories(repo / "busy_q1" / "1");
-  fs::create_directories(repo / "identity" / "1");
-  fs::copy_file(fs::path(INFERD_EXAMPLE_REPOSITORY) / "identity" / "config.pbtxt",
-                repo / "identity" / "config.pbtxt");
+  for (const char* model : {"identity", "add_sub"}) {
+    fs::create_directories(repo / model / "1");
+    fs::copy_file(fs::path(INFERD_EXAMPLE_REPOSITORY) / model / "config.pbtxt",
+                  repo / model / "config.pbtxt");
+  }
 }
 
 class Inferd {
@@ -373,8 +375,15 @@ TEST_F(PerfE2eTest, CodecPicksTheHttpBodyFormat) {
         << ReadFile(json);
     EXPECT_EQ(std::string(doc["codec"].GetString()), codec);
   }
-  PerfRun run = RunPerf({"-m", "identity", "-u", server_->grpc(), "--shape", "INPUT0:4",
-                         "--codec", "npy"});
+  // The codec really carries the requests: a .npy body holds one array, so add_sub's two inputs
+  // cannot go as npy (each request fails, naming the codec) while they go as the default binary.
+  PerfRun run = RunPerf(Quick({"-m", "add_sub", "-u", server_->http(), "--codec", "binary"}));
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  run = RunPerf(Quick({"-m", "add_sub", "-u", server_->http(), "--codec", "npy"}));
+  EXPECT_EQ(run.exit_code, 2) << run.output;
+  EXPECT_THAT(run.output, HasSubstr("npy codec sends one input"));
+  run = RunPerf({"-m", "identity", "-u", server_->grpc(), "--shape", "INPUT0:4",
+                 "--codec", "npy"});
   EXPECT_EQ(run.exit_code, 1) << run.output;
   EXPECT_THAT(run.output, AllOf(HasSubstr("--codec"), HasSubstr("grpc://"),
                                 HasSubstr("protobuf")));
@@ -422,6 +431,18 @@ TEST_F(PerfE2eTest, VariableDimensionWithoutShapeAsksForShape) {
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.output, AllOf(HasSubstr("'INPUT0' has variable dimensions"),
                                 HasSubstr("--shape INPUT0:")));
+}
+
+// A range that is not finite, or that asks for an absurd number of levels, is refused before
+// anything runs (it used to be expanded into levels until memory ran out).
+TEST_F(PerfE2eTest, RangeThatIsNotAMeasurementPlanIsRefused) {
+  for (const char* range : {"1:inf", "nan", "1:2:1e-9", "1:1e12"}) {
+    PerfRun run = RunPerf({"-m", "busy", "-u", server_->http(), "--shape", "INPUT0:4",
+                           "--concurrency-range", range},
+                          10s);
+    EXPECT_NE(run.exit_code, 0) << range << ": " << run.output;
+    EXPECT_THAT(run.output, HasSubstr("--concurrency-range")) << range;
+  }
 }
 
 TEST_F(PerfE2eTest, ShapeNamingAnUnknownInputIsRefused) {

@@ -2,7 +2,6 @@
 #include "perf/input_data.h"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 
 #include <cmath>
 #include <cstring>
@@ -14,6 +13,8 @@
 #include <fmt/format.h>
 
 #include "absl/strings/escaping.h"
+#include "codec/json_document.h"
+#include "codec/npy.h"
 #include "core/client_text.h"
 #include "inferd/tensor.h"
 
@@ -118,11 +119,10 @@ absl::StatusOr<std::vector<std::vector<InferInput>>> FromJsonFile(
   std::stringstream text;
   text << in.rdbuf();
   rapidjson::Document doc;
-  doc.Parse(text.str().c_str());
-  if (doc.HasParseError()) {
-    return absl::InvalidArgumentError(
-        fmt::format("input-data file {}: not JSON ({} at offset {})", path,
-                    rapidjson::GetParseError_En(doc.GetParseError()), doc.GetErrorOffset()));
+  if (absl::Status parsed =
+          codec::ParseJsonDocument(text.str(), fmt::format("input-data file {}", path), doc);
+      !parsed.ok()) {
+    return parsed;
   }
   if (!doc.IsObject() || !doc.HasMember("data") || !doc["data"].IsArray() ||
       doc["data"].Empty()) {
@@ -246,103 +246,39 @@ absl::StatusOr<std::vector<std::vector<InferInput>>> FromJsonFile(
   return steps;
 }
 
-// NumPy's descr for a datatype ("<f4"), or empty.
-std::string NpyDescr(DataType t) {
-  switch (t) {
-    case DataType::kBool: return "|b1";
-    case DataType::kUint8: return "|u1";
-    case DataType::kUint16: return "<u2";
-    case DataType::kUint32: return "<u4";
-    case DataType::kUint64: return "<u8";
-    case DataType::kInt8: return "|i1";
-    case DataType::kInt16: return "<i2";
-    case DataType::kInt32: return "<i4";
-    case DataType::kInt64: return "<i8";
-    case DataType::kFp16: return "<f2";
-    case DataType::kFp32: return "<f4";
-    case DataType::kFp64: return "<f8";
-    default: return "";
-  }
-}
-
-// The value of `key` in a .npy header dict ("'descr': '<f4', ..."), raw.
-std::string HeaderField(const std::string& header, const std::string& key) {
-  const size_t at = header.find("'" + key + "'");
-  if (at == std::string::npos) return "";
-  size_t start = header.find(':', at);
-  if (start == std::string::npos) return "";
-  ++start;
-  while (start < header.size() && header[start] == ' ') ++start;
-  size_t end = start;
-  if (header[start] == '(') {
-    end = header.find(')', start);
-    return end == std::string::npos ? "" : header.substr(start, end - start + 1);
-  }
-  if (header[start] == '\'') {
-    end = header.find('\'', start + 1);
-    return end == std::string::npos ? "" : header.substr(start + 1, end - start - 1);
-  }
-  while (end < header.size() && header[end] != ',' && header[end] != '}') ++end;
-  return header.substr(start, end - start);
-}
-
+// One input's data from a .npy file, read by the server's own decoder (codec::DecodeNpy: every
+// format version, byte order, Fortran order, 'S' as BYTES), then checked against the input.
 absl::StatusOr<InferInput> FromNpy(const InputSpec& spec, bool batched, const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::NotFoundError(
         fmt::format("input-data folder: no {} for input '{}'", path.string(), spec.name));
   }
-  std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (file.size() < 10 || file.compare(0, 6, "\x93NUMPY") != 0) {
-    return absl::InvalidArgumentError(fmt::format("{}: not a .npy file", path.string()));
-  }
-  const int major = static_cast<unsigned char>(file[6]);
-  size_t header_len = 0;
-  size_t header_start = 0;
-  if (major == 1) {
-    header_len = static_cast<unsigned char>(file[8]) | (static_cast<unsigned char>(file[9]) << 8);
-    header_start = 10;
-  } else {
-    if (file.size() < 12) return absl::InvalidArgumentError(fmt::format("{}: truncated", path.string()));
-    header_len = 0;
-    for (int k = 3; k >= 0; --k) header_len = (header_len << 8) | static_cast<unsigned char>(file[8 + k]);
-    header_start = 12;
-  }
-  if (header_start + header_len > file.size()) {
-    return absl::InvalidArgumentError(fmt::format("{}: truncated header", path.string()));
-  }
-  const std::string header = file.substr(header_start, header_len);
-  const std::string descr = HeaderField(header, "descr");
-  if (HeaderField(header, "fortran_order") == "True") {
+  auto file = std::make_shared<const std::string>((std::istreambuf_iterator<char>(in)),
+                                                  std::istreambuf_iterator<char>());
+  auto array = codec::DecodeNpy(
+      std::span(reinterpret_cast<const std::byte*>(file->data()), file->size()), file);
+  if (!array.ok()) {
     return absl::InvalidArgumentError(
-        fmt::format("{}: Fortran-order arrays are not supported; save it C-ordered", path.string()));
+        fmt::format("{}: {}", path.string(), std::string(array.status().message())));
   }
-  const std::string want = NpyDescr(spec.datatype);
-  if (want.empty()) {
+  if (array->datatype != spec.datatype) {
+    const std::string_view want = codec::NpyDescrOf(spec.datatype);
     return absl::InvalidArgumentError(fmt::format(
-        "{}: .npy data for input '{}' of datatype {} is not supported", path.string(), spec.name,
-        DataTypeName(spec.datatype)));
+        "{}: holds dtype '{}' but input '{}' is {}{}", path.string(),
+        codec::NpyDescrOf(array->datatype), spec.name, DataTypeName(spec.datatype),
+        want.empty() ? "" : fmt::format(" (dtype '{}')", want)));
   }
-  if (descr != want && !(want[0] == '|' && descr.size() == 3 && descr.substr(1) == want.substr(1))) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{}: holds dtype '{}' but input '{}' is {} (dtype '{}')", path.string(), descr, spec.name,
-        DataTypeName(spec.datatype), want));
-  }
-  const std::string data = file.substr(header_start + header_len);
-  const size_t size = DataTypeByteSize(spec.datatype);
   const Counts counts = CountsOf(spec, batched);
-  if (data.size() % size != 0 ||
-      (static_cast<int64_t>(data.size() / size) != counts.per_element &&
-       static_cast<int64_t>(data.size() / size) != counts.whole)) {
+  const int64_t elements = Product(array->shape);
+  if (elements != counts.per_element && elements != counts.whole) {
     return absl::InvalidArgumentError(fmt::format(
         "{}: {} elements (shape {}), but input '{}' with shape {} needs {} per batch element",
-        path.string(), data.size() / size, HeaderField(header, "shape"), spec.name,
+        path.string(), elements, ShapeToString(array->shape), spec.name,
         ShapeToString(spec.shape), counts.per_element));
   }
-  std::string bytes = data;
-  if (static_cast<int64_t>(data.size() / size) != counts.whole) {
-    bytes = RepeatForBatch(data, counts.whole / counts.per_element);
-  }
+  std::string bytes(reinterpret_cast<const char*>(array->data), array->byte_size);
+  if (elements != counts.whole) bytes = RepeatForBatch(bytes, counts.whole / counts.per_element);
   return InferInput::FromBytes(spec.name, spec.datatype, spec.shape, std::move(bytes));
 }
 

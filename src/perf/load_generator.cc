@@ -164,15 +164,7 @@ class Generator final : public LoadGenerator {
     shared.Finish(std::move(record));
   }
 
-  bool Stopping() {
-    absl::MutexLock lock(&shared_->mu);
-    return shared_->stop;
-  }
-
-  InferRequest Next() {
-    absl::MutexLock lock(&next_mu_);
-    return next_();
-  }
+  InferRequest Next() { return next_(); }
 
   void SyncLoop() {
     while (true) {
@@ -278,7 +270,6 @@ class Generator final : public LoadGenerator {
   const LoadSpec spec_;
   RequestSource next_;
   ResponseCheck check_;
-  absl::Mutex next_mu_;
   std::shared_ptr<Shared> shared_;
   std::unique_ptr<InferStream> stream_;
   uint64_t stream_ids_ = 0;

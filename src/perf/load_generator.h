@@ -36,7 +36,8 @@ struct LoadSpec {
 
 class LoadGenerator {
  public:
-  // `next_request` returns the request to send (called from the sending threads, serialised);
+  // `next_request` returns the request to send (called from every sending thread at once: it
+  // must be thread-safe, as the profiler's is: an atomic sequence over prepared inputs);
   // `check_response` runs on each successful response (in the receiving thread) and may turn it
   // into an error.
   using RequestSource = std::function<InferRequest()>;

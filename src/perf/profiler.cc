@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "codec/json_document.h"
 #include "core/client_text.h"
 #include "http_fetch.h"
 #include "inferd/shm.h"
@@ -116,8 +117,7 @@ absl::StatusOr<std::shared_ptr<Client>> ConnectWithin(const std::string& url,
     }
     promise->set_value(shared);
   }).detach();
-  if (timeout_ms > 0 &&
-      future.wait_for(std::chrono::duration<double, std::milli>(timeout_ms)) !=
+  if (future.wait_for(std::chrono::duration<double, std::milli>(timeout_ms)) !=
           std::future_status::ready) {
     return absl::DeadlineExceededError(
         fmt::format("no answer from {} within {:.0f} ms", url, timeout_ms));
@@ -572,10 +572,11 @@ absl::StatusOr<int64_t> ReadMaxBatchSize(Client& control, const Url& control_url
                              std::chrono::milliseconds(3000));
     if (!body.ok()) return body.status();
     rapidjson::Document doc;
-    doc.Parse(body->c_str());
-    if (doc.HasParseError() || !doc.IsObject()) {
-      return absl::InvalidArgumentError("the model configuration is not JSON");
+    if (absl::Status parsed = codec::ParseJsonDocument(*body, "the model configuration", doc);
+        !parsed.ok()) {
+      return parsed;
     }
+    if (!doc.IsObject()) return absl::InvalidArgumentError("the model configuration is not a JSON object");
     if (!doc.HasMember("max_batch_size")) return 0;
     const auto& v = doc["max_batch_size"];
     return v.IsInt64() ? v.GetInt64() : 0;

@@ -6,6 +6,7 @@
 // requests failed (unless --ignore-errors); 3 the run broke off (what was measured is written).
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -19,6 +20,9 @@
 namespace {
 
 using inferd::perf::LoadRange;
+
+// A range of more levels than this is a typo (1:1e9), not a measurement plan.
+constexpr double kMaxLevels = 1000;
 
 bool ParseRange(const std::string& text, LoadRange& range, std::string& error) {
   std::vector<double> parts;
@@ -38,15 +42,20 @@ bool ParseRange(const std::string& text, LoadRange& range, std::string& error) {
     if (colon == std::string::npos) break;
     start = colon + 1;
   }
-  if (parts.empty() || parts.size() > 3 || parts[0] <= 0) {
+  if (parts.empty() || parts.size() > 3 || !(parts[0] > 0) || !std::isfinite(parts[0])) {
     error = fmt::format("'{}' is not START[:END[:STEP]] with a positive START", text);
     return false;
   }
   range.start = parts[0];
   range.end = parts.size() > 1 ? parts[1] : parts[0];
   range.step = parts.size() > 2 ? parts[2] : 1;
-  if (range.end < range.start || range.step <= 0) {
-    error = fmt::format("'{}': END must be at least START and STEP positive", text);
+  if (!std::isfinite(range.end) || !std::isfinite(range.step) || range.end < range.start ||
+      range.step <= 0) {
+    error = fmt::format("'{}': END must be a number at least START, and STEP positive", text);
+    return false;
+  }
+  if ((range.end - range.start) / range.step >= kMaxLevels) {
+    error = fmt::format("'{}' asks for more than {} levels; use a larger STEP", text, kMaxLevels);
     return false;
   }
   return true;
