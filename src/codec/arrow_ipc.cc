@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
+#include <vector>
 
 #include "arrow_format_generated.h"
 #include "codec/json_document.h"
@@ -34,6 +36,9 @@ uint32_t ReadLe32(const std::byte* p) {
 struct Message {
   const fb::Message* message = nullptr;  // Null at the end-of-stream marker or the body's end.
   std::span<const std::byte> body;
+  // The metadata's 8-aligned copy when it did not start 8-aligned in the stream (`message`
+  // points into it); shared, so a copied Message keeps it.
+  std::shared_ptr<const std::vector<uint64_t>> aligned_metadata;
 };
 
 // Reads the message at `pos`, moving `pos` past it (and its body).
@@ -57,14 +62,17 @@ absl::StatusOr<Message> ReadMessage(std::span<const std::byte> stream, size_t& p
         "the Arrow stream's message at byte {} declares {} metadata bytes but {} remain", pos,
         length, stream.size() - pos));
   }
+  Message m;
   const auto* meta = reinterpret_cast<const uint8_t*>(stream.data() + pos);
-  // The format pads every message's metadata to 8 bytes, so in a stream that starts aligned (an
-  // HTTP body always does) each flatbuffer is 8-aligned; one that is not was written wrongly, and
-  // reading its 8-byte structs in place would be misaligned access.
+  // The flatbuffer is read in place, and its 8-byte fields must be 8-aligned in memory. The format
+  // pads metadata to 8 bytes, but a body need not start 8-aligned (an HTTP body after a binary
+  // header of another length; the pre-0.15 stream format without the continuation marker): then
+  // the metadata (small: the schema or one batch's layout) is copied to aligned memory first.
   if (reinterpret_cast<uintptr_t>(meta) % 8 != 0) {
-    return Invalid(fmt::format(
-        "the Arrow stream's message at byte {} is not aligned to 8 bytes, as the format requires",
-        pos));
+    auto copy = std::make_shared<std::vector<uint64_t>>((length + 7) / 8);
+    std::memcpy(copy->data(), meta, length);
+    meta = reinterpret_cast<const uint8_t*>(copy->data());
+    m.aligned_metadata = std::move(copy);
   }
   flatbuffers::Verifier verifier(meta, length, /*max_depth=*/64, /*max_tables=*/100000);
   if (!fb::VerifyMessageBuffer(verifier)) {
@@ -73,7 +81,6 @@ absl::StatusOr<Message> ReadMessage(std::span<const std::byte> stream, size_t& p
                     "Message flatbuffer",
                     pos));
   }
-  Message m;
   m.message = fb::GetMessage(meta);
   if (!m.message->header()) {
     return Invalid(fmt::format("the Arrow stream's message at byte {} has no header", pos));
@@ -268,9 +275,6 @@ class BatchReader {
       return Invalid(
           fmt::format("the record batch has no field node for column {}", QuoteClientText(column)));
     }
-    if (reinterpret_cast<uintptr_t>(batch_->nodes()->Data()) % 8 != 0) {
-      return Invalid("the record batch's field nodes are not aligned to 8 bytes");
-    }
     const fb::FieldNode* n = batch_->nodes()->Get(node_++);
     if (n->null_count() != 0) {
       return Invalid(
@@ -285,9 +289,6 @@ class BatchReader {
     if (!batch_->buffers() || buffer_ >= batch_->buffers()->size()) {
       return Invalid(fmt::format("the record batch has too few buffers for column {}",
                                  QuoteClientText(column)));
-    }
-    if (reinterpret_cast<uintptr_t>(batch_->buffers()->Data()) % 8 != 0) {
-      return Invalid("the record batch's buffer list is not aligned to 8 bytes");
     }
     const fb::Buffer* b = batch_->buffers()->Get(buffer_++);
     const int64_t offset = b->offset(), length = b->length();
@@ -305,7 +306,7 @@ class BatchReader {
 
   // The values of `count` elements of `column` into `in` (data, byte_size, owner).
   absl::Status Values(const Column& column, size_t count, InferInput& in) {
-    if (!Buffer(column.name, 0).ok()) return Invalid("validity buffer missing");  // Validity.
+    if (auto validity = Buffer(column.name, 0); !validity.ok()) return validity.status();
     const std::string& name = column.name;
     switch (column.values) {
       case Column::Values::kFixed: {
@@ -431,6 +432,15 @@ absl::StatusOr<std::vector<InferInput>> DecodeArrowStream(std::span<const std::b
   if (rb->compression()) {
     return Invalid("the Arrow record batch is compressed; send it uncompressed");
   }
+  // The verifier checks every table field's alignment (relative to the metadata, which
+  // ReadMessage requires to be 8-aligned), but not that the elements of a vector of structs are:
+  // FieldNode and Buffer hold int64s, read in place, so their vectors must start 8-aligned.
+  auto aligned = [](const auto* vector) {
+    return vector == nullptr || reinterpret_cast<uintptr_t>(vector->Data()) % 8 == 0;
+  };
+  if (!aligned(rb->nodes()) || !aligned(rb->buffers())) {
+    return Invalid("the Arrow record batch's field nodes or buffers are not aligned to 8 bytes");
+  }
   const int64_t rows = rb->length();
   if (rows < 0) return Invalid("the Arrow record batch has a negative length");
   BatchReader reader(rb, batch->body, std::move(owner));
@@ -447,10 +457,8 @@ absl::StatusOr<std::vector<InferInput>> DecodeArrowStream(std::span<const std::b
     }
     size_t count = static_cast<size_t>(rows);
     if (c.list) {
-      if (!reader.Buffer(c.name, 0).ok()) {  // The list's validity.
-        return Invalid(fmt::format("the record batch has too few buffers for column {}",
-                                   QuoteClientText(c.name)));
-      }
+      // The list's validity.
+      if (auto validity = reader.Buffer(c.name, 0); !validity.ok()) return validity.status();
       auto child = reader.Node(c.name);
       if (!child.ok()) return child.status();
       int64_t values = 0;

@@ -248,9 +248,7 @@ const tests = {
     const n = MAX_INPUT_SIZE / 4 + 16;
     const col = tensorColumn('INPUT0', new arrow.Float32(), [1, n], 1,
                              arrow.makeData({ type: new arrow.Float32(), length: n, data: new Float32Array(n) }));
-    const r = await post('identity_fp32', stream([col]));
-    assert.equal(r.status, 413);
-    await assertStillServing();
+    await assertError(await post('identity_fp32', stream([col])), 413, '--http-max-input-size');
   },
 
   async acceptTheServerCannotProduce() {

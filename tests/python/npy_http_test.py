@@ -147,7 +147,12 @@ class NpyHttpTest(unittest.TestCase):
                         self.assertEqual(ctype, "application/x-npy")
                         self.assertEqual(len(body[:body.index(b"\n") + 1]) % 64, 0)
                         out = np.load(io.BytesIO(body), allow_pickle=False)
-                        self.assertEqual(out.dtype.str, arr.dtype.str if arr.size else out.dtype.str)
+                        # An empty BYTES array has no longest element: the reply is 'S1' whatever
+                        # width was sent. Every other dtype comes back as sent.
+                        if arr.dtype.kind == "S" and arr.size == 0:
+                            self.assertEqual(out.dtype.kind, "S")
+                        else:
+                            self.assertEqual(out.dtype.str, arr.dtype.str)
                         self.assertEqual(out.shape, arr.shape)
                         self.assertEqual(out.tobytes(), arr.tobytes())
 
@@ -241,10 +246,9 @@ class NpyHttpTest(unittest.TestCase):
 
     def test_body_over_the_size_limit(self):
         body = npy_bytes(np.zeros(MAX_INPUT_SIZE // 4 + 16, np.float32))
-        code, _, text = self.post("/v2/models/identity/infer", body,
-                                  {"Content-Type": "application/x-npy"})
-        self.assertEqual(code, 413, text)
-        self.assert_still_serving()
+        self.assert_error(self.post("/v2/models/identity/infer", body,
+                                    {"Content-Type": "application/x-npy"}),
+                          413, "--http-max-input-size")
 
     def test_accept_the_server_cannot_produce(self):
         self.assert_error(self.infer_npy("identity", np.zeros(2, np.float32),
