@@ -41,6 +41,25 @@ InferOutput Output(std::string name, DataType type, Shape shape, const void* dat
   return o;
 }
 
+// A stream that does not start 8-aligned in memory (an HTTP body after a binary header of
+// another length) decodes: its metadata is copied to aligned memory before it is read in place.
+TEST(ArrowIpcTest, StreamNotStartingEightAlignedDecodes) {
+  const std::vector<float> f = {1, 2, 3, 4, 5, 6};
+  std::vector<InferOutput> outputs = {Output("F", DataType::kFp32, {2, 3}, f.data(), 24)};
+  auto encoded = EncodeArrowStream(outputs, /*batched=*/true);
+  ASSERT_TRUE(encoded.ok()) << encoded.status();
+  AlignedBody body(std::string(4, '\0') + Flatten(*encoded));
+  const std::span<const std::byte> shifted = body.span().subspan(4);  // 4 mod 8.
+  auto inputs = DecodeArrowStream(shifted, body.storage, /*batched=*/true);
+  ASSERT_TRUE(inputs.ok()) << inputs.status();
+  ASSERT_EQ(inputs->size(), 1u);
+  EXPECT_EQ((*inputs)[0].shape, (Shape{2, 3}));
+  ASSERT_EQ((*inputs)[0].byte_size, 24u);
+  std::vector<float> got(6);
+  std::memcpy(got.data(), (*inputs)[0].data, 24);
+  EXPECT_EQ(got, f);
+}
+
 TEST(ArrowIpcTest, RoundTripsEveryKindOfColumnAndFixedValuesAreViews) {
   const std::vector<float> f = {1, 2, 3, 4, 5, 6};
   const std::vector<uint8_t> b = {1, 0, 1, 1, 0, 0};
